@@ -1,0 +1,278 @@
+"""Jitted Sinkhorn iterations.
+
+Conventions (shared with :mod:`skwass.ot`): potentials ``F``, ``G`` are in cost
+units and the plan is ``P_ij = exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)``.
+``log_a``/``log_b`` may hold ``-inf`` for zero weights in the c-transform and
+plan kernels (no ``fastmath`` there); the scaling solver needs positive weights.
+"""
+
+import numba
+import numpy as np
+
+from skwass._kernels._costs import pair_cost
+
+# ---------------------------------------------------------------------------
+# c-transforms (log-sum-exp), dense and on the fly
+# ---------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, parallel=True)
+def ctransform_rows(C, G, log_b, eps):
+    """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``."""
+    n, m = C.shape
+    F = np.empty(n, dtype=np.float64)
+    shift = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        shift[j] = log_b[j] + G[j] / eps
+    inv_eps = 1.0 / eps
+    for i in numba.prange(n):
+        top = -np.inf
+        for j in range(m):
+            z = shift[j] - C[i, j] * inv_eps
+            if z > top:
+                top = z
+        acc = 0.0
+        for j in range(m):
+            acc += np.exp(shift[j] - C[i, j] * inv_eps - top)
+        F[i] = -eps * (top + np.log(acc))
+    return F
+
+
+_COLUMN_BLOCK = 256
+
+
+@numba.njit(cache=True, parallel=True)
+def ctransform_cols(C, F, log_a, eps):
+    """``G_j = -eps * log sum_i exp(log_a_i + (F_i - C_ij) / eps)`` (row-major C)."""
+    n, m = C.shape
+    G = np.empty(m, dtype=np.float64)
+    shift = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        shift[i] = log_a[i] + F[i] / eps
+    inv_eps = 1.0 / eps
+    n_blocks = (m + _COLUMN_BLOCK - 1) // _COLUMN_BLOCK
+    for block in numba.prange(n_blocks):
+        start = block * _COLUMN_BLOCK
+        stop = min(m, start + _COLUMN_BLOCK)
+        top = np.full(stop - start, -np.inf)
+        acc = np.zeros(stop - start)
+        for i in range(n):
+            for j in range(start, stop):
+                z = shift[i] - C[i, j] * inv_eps
+                if z > top[j - start]:
+                    top[j - start] = z
+        for i in range(n):
+            for j in range(start, stop):
+                acc[j - start] += np.exp(shift[i] - C[i, j] * inv_eps - top[j - start])
+        for j in range(start, stop):
+            G[j] = -eps * (top[j - start] + np.log(acc[j - start]))
+    return G
+
+
+@numba.njit(cache=True, parallel=True)
+def ctransform_online(X, Y, G, log_b, eps, code):
+    """Row c-transform with costs computed on the fly from points (O(n+m) memory).
+
+    Uses a one-pass streaming log-sum-exp so each cost is computed once.
+    The column c-transform is the same call with the roles of X and Y swapped.
+    """
+    n, m = X.shape[0], Y.shape[0]
+    F = np.empty(n, dtype=np.float64)
+    shift = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        shift[j] = log_b[j] + G[j] / eps
+    inv_eps = 1.0 / eps
+    for i in numba.prange(n):
+        top = -np.inf
+        acc = 0.0
+        for j in range(m):
+            z = shift[j] - pair_cost(X, i, Y, j, code) * inv_eps
+            if z == -np.inf:
+                continue
+            if z <= top:
+                acc += np.exp(z - top)
+            else:
+                acc = acc * np.exp(top - z) + 1.0
+                top = z
+        F[i] = -eps * (top + np.log(acc))
+    return F
+
+
+# ---------------------------------------------------------------------------
+# Quantities of a plan given its potentials
+# ---------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_matrix(C, F, G, log_a, log_b, eps):
+    n, m = C.shape
+    P = np.empty((n, m), dtype=np.float64)
+    for i in numba.prange(n):
+        for j in range(m):
+            P[i, j] = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+    return P
+
+
+# Row chunks reduced separately (one partial column-sum vector each).
+_STAT_CHUNKS = 16
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_statistics(C, F, G, log_a, log_b, eps):
+    """Return ``(<P, C>, row sums, column sums)`` of the plan without storing it."""
+    n, m = C.shape
+    n_chunks = _STAT_CHUNKS
+    cost = np.zeros(n_chunks)
+    rows = np.zeros(n)
+    cols = np.zeros((n_chunks, m))
+    chunk = (n + n_chunks - 1) // n_chunks
+    for t in numba.prange(n_chunks):
+        for i in range(t * chunk, min(n, (t + 1) * chunk)):
+            for j in range(m):
+                p = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+                cost[t] += p * C[i, j]
+                rows[i] += p
+                cols[t, j] += p
+    return cost.sum(), rows, cols.sum(axis=0)
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
+    """Online twin of :func:`plan_statistics`: costs computed from the points."""
+    n, m = X.shape[0], Y.shape[0]
+    n_chunks = _STAT_CHUNKS
+    cost = np.zeros(n_chunks)
+    rows = np.zeros(n)
+    cols = np.zeros((n_chunks, m))
+    chunk = (n + n_chunks - 1) // n_chunks
+    for t in numba.prange(n_chunks):
+        for i in range(t * chunk, min(n, (t + 1) * chunk)):
+            for j in range(m):
+                c = pair_cost(X, i, Y, j, code)
+                p = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - c) / eps)
+                cost[t] += p * c
+                rows[i] += p
+                cols[t, j] += p
+    return cost.sum(), rows, cols.sum(axis=0)
+
+
+# ---------------------------------------------------------------------------
+# Solvers: one eps stage each; the eps-scaling loop lives in skwass.ot
+# ---------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, parallel=True)
+def _absorbed_kernel(C, F, G, log_a, log_b, eps, K):
+    n, m = C.shape
+    for i in numba.prange(n):
+        for j in range(m):
+            K[i, j] = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+
+
+@numba.njit(cache=True)
+def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau):
+    """Stabilized Sinkhorn with absorption (Schmitzer 2019) at one ``eps``.
+
+    Iterates on scalings ``u, v`` of the absorbed kernel
+    ``K = exp(log_a + log_b + (F + G - C) / eps)`` with two BLAS matrix-vector
+    products per iteration; whenever a scaling leaves ``[1/tau, tau]`` it is
+    absorbed into the potentials and ``K`` is rebuilt. A row or column of ``K``
+    that underflows to zero triggers an exact log-domain c-transform instead.
+    All weights must be positive. ``F`` and ``G`` are updated in place.
+
+    Returns ``(n_iter, marginal_error)``; the error is the L1 column-marginal
+    error of the plan whose rows are exact.
+    """
+    n, m = C.shape
+    dt = C.dtype
+    a = np.exp(log_a).astype(dt)
+    b = np.exp(log_b).astype(dt)
+    K = np.empty((n, m), dtype=dt)
+    _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
+    u = np.ones(n, dtype=dt)
+    v = np.ones(m, dtype=dt)
+    err = np.inf
+    it = 0
+    while it < max_iter:
+        Kv = np.dot(K, v)
+        ok = True
+        for i in range(n):
+            if Kv[i] > 0 and Kv[i] < np.inf:
+                u[i] = a[i] / Kv[i]
+            else:
+                ok = False
+        if ok:
+            KTu = np.dot(u, K)
+            err = 0.0
+            for j in range(m):
+                err += abs(v[j] * KTu[j] - b[j])
+                if KTu[j] > 0 and KTu[j] < np.inf:
+                    v[j] = b[j] / KTu[j]
+                else:
+                    ok = False
+        it += 1
+        if not ok:
+            # Underflow or overflow: absorb what is finite, then redo the
+            # offending half-step exactly in the log domain.
+            for j in range(m):
+                if v[j] > 0 and v[j] < np.inf:
+                    G[j] += eps * np.log(v[j])
+            F[:] = ctransform_rows(C, G, log_b, eps)
+            G[:] = ctransform_cols(C, F, log_a, eps)
+            _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
+            u[:] = 1.0
+            v[:] = 1.0
+            err = np.inf
+            continue
+        if err <= tol:
+            break
+        big = False
+        for i in range(n):
+            if u[i] > tau or u[i] < 1.0 / tau:
+                big = True
+                break
+        if not big:
+            for j in range(m):
+                if v[j] > tau or v[j] < 1.0 / tau:
+                    big = True
+                    break
+        if big:
+            for i in range(n):
+                F[i] += eps * np.log(u[i])
+                u[i] = 1.0
+            for j in range(m):
+                G[j] += eps * np.log(v[j])
+                v[j] = 1.0
+            _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
+    for i in range(n):
+        F[i] += eps * np.log(u[i])
+    for j in range(m):
+        G[j] += eps * np.log(v[j])
+    return it, err
+
+
+@numba.njit(cache=True)
+def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
+    """Log-domain Sinkhorn at one ``eps`` with costs computed on the fly.
+
+    Alternates exact c-transforms; memory is O(n + m). The error of the plan
+    before each column update is read off the potentials for free:
+    column sums are ``b_j * exp((G_old_j - G_new_j) / eps)``. Returns
+    ``(n_iter, marginal_error)`` and updates ``F``, ``G`` in place.
+    """
+    m = Y.shape[0]
+    err = np.inf
+    it = 0
+    while it < max_iter:
+        F[:] = ctransform_online(X, Y, G, log_b, eps, code)
+        G_new = ctransform_online(Y, X, F, log_a, eps, code)
+        err = 0.0
+        for j in range(m):
+            b_j = np.exp(log_b[j])
+            err += abs(b_j * np.exp((G[j] - G_new[j]) / eps) - b_j)
+        G[:] = G_new
+        it += 1
+        if err <= tol:
+            break
+    F[:] = ctransform_online(X, Y, G, log_b, eps, code)
+    return it, err

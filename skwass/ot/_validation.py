@@ -1,0 +1,100 @@
+"""Input checks shared by the public OT functions.
+
+Every check copies or converts, never writes into what the user passed, and
+raises a ``ValueError`` that names the offending parameter.
+"""
+
+import numbers
+
+import numpy as np
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def check_float_array(x, name, *, ndim, dtype=None, allow_empty=False):
+    """Return ``x`` as a C-contiguous float array of ``ndim`` dimensions.
+
+    Integer and boolean input becomes float64; float32 stays float32 unless
+    ``dtype`` says otherwise. NaN and inf are refused.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+    ):
+        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}.")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real-valued, got complex values.")
+    if ndim == 2 and arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}.")
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}).")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in _FLOAT_DTYPES else np.float64
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
+
+
+def check_weights(w, n, name, dtype=np.float64):
+    """Validate a probability vector of length ``n``; ``None`` gives uniform.
+
+    Weights must be finite, non-negative, not all zero and sum to 1 up to a
+    relative error of 1e-6; they are then renormalized exactly. Zero weights
+    are allowed.
+    """
+    if w is None:
+        return np.full(n, 1.0 / n, dtype=dtype)
+    w = check_float_array(w, name, ndim=1, dtype=dtype)
+    if w.shape[0] != n:
+        raise ValueError(
+            f"{name} has {w.shape[0]} entries but the matching points or cost "
+            f"dimension has {n}."
+        )
+    if np.any(w < 0):
+        raise ValueError(f"{name} has negative entries.")
+    total = float(w.sum(dtype=np.float64))
+    if total == 0:
+        raise ValueError(f"{name} sums to zero; at least one weight must be positive.")
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(
+            f"{name} sums to {total:.8g}, not 1. Pass probability weights "
+            f"(for example {name} / {name}.sum())."
+        )
+    return w / w.dtype.type(total)
+
+
+def check_eps(eps, name="eps"):
+    """Return ``eps`` as a positive finite float."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise ValueError(f"{name} must be a positive real number, got {eps!r}.")
+    eps = float(eps)
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {eps!r}.")
+    return eps
+
+
+def check_positive_int(value, name):
+    """Return ``value`` as an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_points(X, Y, name_x="X", name_y="Y"):
+    """Validate two point clouds with the same number of features.
+
+    1-D input is read as one feature. Both arrays share a float dtype: float32
+    only when both are float32.
+    """
+    X = check_float_array(X, name_x, ndim=2)
+    Y = check_float_array(Y, name_y, ndim=2)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"{name_x} and {name_y} must have the same number of features, got "
+            f"{X.shape[1]} and {Y.shape[1]}."
+        )
+    dtype = np.result_type(X.dtype, Y.dtype)
+    return X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
