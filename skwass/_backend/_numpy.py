@@ -15,6 +15,7 @@ plan_statistics = _sinkhorn.plan_statistics
 plan_statistics_online = _sinkhorn.plan_statistics_online
 sinkhorn_scaling = _sinkhorn.sinkhorn_scaling
 sinkhorn_online = _sinkhorn.sinkhorn_online
+sinkhorn_symmetric = _sinkhorn.sinkhorn_symmetric
 
 
 def pairwise_cost(X, Y, metric):

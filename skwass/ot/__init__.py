@@ -5,6 +5,7 @@ Conventions: potentials are in cost units and the entropic plan is
 """
 
 from skwass.ot._costs import cost_matrix
+from skwass.ot._divergence import sinkhorn_divergence, sinkhorn_loss
 from skwass.ot._sinkhorn import (
     SinkhornResult,
     centered_potential,
@@ -17,5 +18,7 @@ __all__ = [
     "centered_potential",
     "cost_matrix",
     "sinkhorn",
+    "sinkhorn_divergence",
+    "sinkhorn_loss",
     "sinkhorn_points",
 ]

@@ -214,6 +214,26 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
     )
 
 
+def _solve_symmetric(a, C, eps, tol, max_iter):
+    """``OT(a, a)`` for a symmetric cost with the averaged symmetric update.
+
+    Returns a result with ``f == g``. Used for the self terms of Sinkhorn
+    divergences, where alternating Sinkhorn converges very slowly.
+    """
+    backend = get_backend(C)
+    if C.dtype == np.float32:
+        tol = max(tol, _FLOAT32_TOL_FLOOR)
+    with np.errstate(divide="ignore"):
+        log_a = np.log(a)
+    f = np.zeros(a.shape[0])
+    n_iter, error = backend.sinkhorn_symmetric(C, log_a, eps, f, tol, max_iter)
+
+    def statistics(f, g):
+        return backend.plan_statistics(C, f, g, log_a, log_a, eps)
+
+    return _finish(f, f.copy(), statistics, n_iter, error <= tol, tol, eps, a, a, lambda: C)
+
+
 def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
     backend = get_backend(X, Y)
     code = backend.METRIC_CODES[metric]
