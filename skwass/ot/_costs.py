@@ -58,7 +58,7 @@ def cost_matrix(X, Y=None, metric="sqeuclidean", normalize=None):
            [2., 0.]])
     """
     if Y is None:
-        X = check_float_array(X, "X", ndim=2)
+        X = check_float_array(X, "X", ndim=2, column=True)
         Y = X
     else:
         X, Y = check_points(X, Y)

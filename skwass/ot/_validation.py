@@ -11,11 +11,12 @@ import numpy as np
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def check_float_array(x, name, *, ndim, dtype=None, allow_empty=False):
+def check_float_array(x, name, *, ndim, dtype=None, allow_empty=False, column=False):
     """Return ``x`` as a C-contiguous float array of ``ndim`` dimensions.
 
     Integer and boolean input becomes float64; float32 stays float32 unless
-    ``dtype`` says otherwise. NaN and inf are refused.
+    ``dtype`` says otherwise. NaN and inf are refused. With ``column=True`` a
+    1-D array is read as one column (points with one feature).
     """
     arr = np.asarray(x)
     if arr.dtype == object or not (
@@ -24,7 +25,7 @@ def check_float_array(x, name, *, ndim, dtype=None, allow_empty=False):
         raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}.")
     if np.iscomplexobj(arr):
         raise ValueError(f"{name} must be real-valued, got complex values.")
-    if ndim == 2 and arr.ndim == 1:
+    if column and ndim == 2 and arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}.")
@@ -89,8 +90,8 @@ def check_points(X, Y, name_x="X", name_y="Y"):
     1-D input is read as one feature. Both arrays share a float dtype: float32
     only when both are float32.
     """
-    X = check_float_array(X, name_x, ndim=2)
-    Y = check_float_array(Y, name_y, ndim=2)
+    X = check_float_array(X, name_x, ndim=2, column=True)
+    Y = check_float_array(Y, name_y, ndim=2, column=True)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(
             f"{name_x} and {name_y} must have the same number of features, got "

@@ -1,0 +1,15 @@
+"""Random OT problems shared by the tests."""
+
+import numpy as np
+
+
+def random_problem(rng, n, m, d=2, weights=True, dtype=np.float64):
+    """Two shifted Gaussian clouds and (optionally random) probability weights."""
+    X = rng.normal(size=(n, d)).astype(dtype)
+    Y = (rng.normal(size=(m, d)) + 1.0).astype(dtype)
+    if weights:
+        a = rng.random(n) + 0.1
+        b = rng.random(m) + 0.1
+    else:
+        a, b = np.ones(n), np.ones(m)
+    return X, Y, a / a.sum(), b / b.sum()

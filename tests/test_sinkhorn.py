@@ -1,0 +1,237 @@
+import warnings
+
+import numpy as np
+import ot
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+
+from skwass.ot import centered_potential, cost_matrix, sinkhorn, sinkhorn_points
+
+from _problems import random_problem
+
+
+def pot_log_reference(a, b, C, eps):
+    """POT's log-domain Sinkhorn, converged tightly: plan and gauge-fixed potentials."""
+    P, log = ot.sinkhorn(
+        a, b, C, eps, method="sinkhorn_log", stopThr=1e-15, numItermax=200_000, log=True
+    )
+    f = eps * (log["log_u"] - np.log(a))
+    g = eps * (log["log_v"] - np.log(b))
+    return P, f, g
+
+
+def gauge(f, g, a):
+    """Potentials are defined up to (f + c, g - c); fix <a, f> = 0."""
+    shift = a @ f
+    return f - shift, g + shift
+
+
+@pytest.mark.parametrize("shape", [(1, 7), (20, 20), (50, 30), (17, 80)])
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+@pytest.mark.parametrize("eps_rel", [0.5, 0.05])
+def test_matches_pot_log_domain(rng, shape, metric, eps_rel):
+    X, Y, a, b = random_problem(rng, *shape, d=3)
+    C = cost_matrix(X, Y, metric=metric)
+    eps = eps_rel * C.mean()
+    res = sinkhorn(a, b, C, eps, tol=1e-13, max_iter=200_000)
+    P_ref, f_ref, g_ref = pot_log_reference(a, b, C, eps)
+    P = res.plan()
+    assert res.converged
+    np.testing.assert_allclose(P, P_ref, rtol=0, atol=1e-7 * P_ref.max())
+    f, g = gauge(res.f, res.g, a)
+    f_ref, g_ref = gauge(f_ref, g_ref, a)
+    scale = max(np.abs(f_ref).max(), np.abs(g_ref).max())
+    np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-7 * scale)
+    np.testing.assert_allclose(g, g_ref, rtol=0, atol=1e-7 * scale)
+    cost_ref = ot.sinkhorn2(a, b, C, eps, method="sinkhorn_log", stopThr=1e-15,
+                            numItermax=200_000)
+    assert res.transport_cost == pytest.approx(float(cost_ref), rel=1e-7)
+
+
+def test_value_is_the_entropic_objective(rng):
+    X, Y, a, b = random_problem(rng, 15, 25)
+    C = cost_matrix(X, Y)
+    eps = 0.3
+    res = sinkhorn(a, b, C, eps, tol=1e-13)
+    P, _, _ = pot_log_reference(a, b, C, eps)
+    kl = np.sum(P * np.log(P / np.outer(a, b)))
+    assert res.value == pytest.approx(np.sum(P * C) + eps * kl, rel=1e-9)
+    assert res.transport_cost == pytest.approx(np.sum(P * C), rel=1e-9)
+
+
+def test_float32_agrees_with_pot(rng):
+    X, Y, a, b = random_problem(rng, 40, 30, dtype=np.float32)
+    C = cost_matrix(X, Y)
+    assert C.dtype == np.float32
+    res = sinkhorn(a, b, C, 0.1 * float(C.mean()))
+    P_ref, _, _ = pot_log_reference(a, b, C.astype(np.float64), 0.1 * float(C.mean()))
+    assert res.converged
+    np.testing.assert_allclose(res.plan(), P_ref, rtol=0, atol=1e-4 * P_ref.max())
+
+
+def test_marginals_and_diagnostics(rng):
+    X, Y, a, b = random_problem(rng, 30, 40)
+    res = sinkhorn(a, b, cost_matrix(X, Y), 0.05, tol=1e-10)
+    P = res.plan()
+    error = np.abs(P.sum(1) - a).sum() + np.abs(P.sum(0) - b).sum()
+    assert res.converged and res.n_iter > 0
+    assert res.marginal_error == pytest.approx(error, abs=1e-12)
+    assert error <= 1e-10
+
+
+def test_zero_weights_match_solving_on_the_support(rng):
+    X, Y, a, b = random_problem(rng, 12, 10)
+    a[[0, 5]] = 0.0
+    b[3] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    C = cost_matrix(X, Y)
+    res = sinkhorn(a, b, C, 0.2, tol=1e-13)
+    keep_a, keep_b = a > 0, b > 0
+    sub = sinkhorn(a[keep_a], b[keep_b], C[np.ix_(keep_a, keep_b)], 0.2, tol=1e-13)
+    P = res.plan()
+    np.testing.assert_allclose(P[np.ix_(keep_a, keep_b)], sub.plan(), atol=1e-12)
+    assert np.all(P[~keep_a] == 0) and np.all(P[:, ~keep_b] == 0)
+    assert np.all(np.isfinite(res.f)) and np.all(np.isfinite(res.g))
+    # A zero-weight point's potential is the c-transform of the other side.
+    i = 0
+    expected = -0.2 * np.log(np.sum(b * np.exp((res.g - C[i]) / 0.2)))
+    assert res.f[i] == pytest.approx(expected, rel=1e-10)
+
+
+def test_small_eps_is_stable_where_pot_fails(rng):
+    X, Y, _, _ = random_problem(rng, 1000, 1000, weights=False)
+    C = cost_matrix(X, Y)
+    eps = 1e-4 * np.median(C)
+    res = sinkhorn(None, None, C, eps, tol=1e-5, max_iter=200_000)
+    assert res.converged
+    assert np.all(np.isfinite(res.f)) and np.all(np.isfinite(res.g))
+    assert np.isfinite(res.transport_cost) and np.isfinite(res.value)
+    exact = ot.emd2(np.full(1000, 1e-3), np.full(1000, 1e-3), C)
+    assert res.transport_cost == pytest.approx(exact, rel=1e-3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="ignore"):
+            P_pot = ot.sinkhorn(np.full(1000, 1e-3), np.full(1000, 1e-3), C, eps,
+                                numItermax=200)
+    pot_failed = np.any(~np.isfinite(P_pot)) or any(
+        "numerical errors" in str(w.message) for w in caught
+    )
+    assert pot_failed
+
+
+def test_warm_start_saves_iterations(rng):
+    X, Y, a, b = random_problem(rng, 60, 50)
+    C = cost_matrix(X, Y)
+    cold = sinkhorn(a, b, C, 0.05)
+    nearby = sinkhorn(a, b, C * 1.01, 0.05, init=(cold.f, cold.g))
+    fresh = sinkhorn(a, b, C * 1.01, 0.05)
+    assert nearby.converged and nearby.n_iter < fresh.n_iter / 2
+    np.testing.assert_allclose(nearby.plan(), fresh.plan(), atol=1e-8)
+
+
+def test_non_convergence_warns(rng):
+    X, Y, a, b = random_problem(rng, 30, 30)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        res = sinkhorn(a, b, cost_matrix(X, Y), 0.001, max_iter=3, eps_scaling=None)
+    assert not res.converged and res.n_iter == 3
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+def test_online_matches_dense(rng, metric):
+    X, Y, a, b = random_problem(rng, 70, 45, d=3)
+    a[2] = 0.0
+    a /= a.sum()
+    eps = 0.05
+    dense = sinkhorn_points(X, Y, a, b, eps=eps, metric=metric, mode="dense", tol=1e-12)
+    online = sinkhorn_points(X, Y, a, b, eps=eps, metric=metric, mode="online",
+                             tol=1e-12)
+    assert online.converged and dense.converged
+    np.testing.assert_allclose(online.plan(), dense.plan(), atol=1e-9)
+    assert online.transport_cost == pytest.approx(dense.transport_cost, rel=1e-9)
+    assert online.value == pytest.approx(dense.value, rel=1e-9)
+
+
+def test_online_refuses_matrix_metrics(rng):
+    X = (rng.random((5, 4)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match="online"):
+        sinkhorn_points(X, X, eps=0.1, metric="hamming", mode="online")
+
+
+def test_centered_potential_is_the_simplex_gradient(rng):
+    X, Y, a, b = random_problem(rng, 8, 11)
+    C = cost_matrix(X, Y)
+    res = sinkhorn(a, b, C, 0.3, tol=1e-13)
+    alpha = centered_potential(res)
+    assert abs(a @ alpha) < 1e-12
+    direction = rng.normal(size=8)
+    direction -= direction.mean()
+    h = 1e-6
+    up = sinkhorn(a + h * direction, b, C, 0.3, tol=1e-13).value
+    down = sinkhorn(a - h * direction, b, C, 0.3, tol=1e-13).value
+    assert alpha @ direction == pytest.approx((up - down) / (2 * h), rel=1e-6)
+    assert abs(res.b @ centered_potential(res, which="g")) < 1e-12
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    m=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    eps=st.floats(0.05, 5.0),
+)
+def test_property_marginals_hold_at_convergence(n, m, seed, eps):
+    rng = np.random.default_rng(seed)
+    X, Y, a, b = random_problem(rng, n, m)
+    res = sinkhorn(a, b, cost_matrix(X, Y), eps, tol=1e-10, max_iter=100_000)
+    P = res.plan()
+    assert res.converged
+    assert np.abs(P.sum(1) - a).sum() + np.abs(P.sum(0) - b).sum() <= 1e-9
+    # Permuting the points permutes the potentials.
+    perm = rng.permutation(n)
+    res_perm = sinkhorn(a[perm], b, cost_matrix(X[perm], Y), eps, tol=1e-10,
+                        max_iter=100_000)
+    assert res_perm.value == pytest.approx(res.value, rel=1e-8, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((None, None, [[np.nan, 1.0]], 0.1), {}, "NaN"),
+        ((None, None, [[np.inf, 1.0]], 0.1), {}, "NaN or infinite"),
+        (([0.5, -0.5, 1.0], None, np.ones((3, 2)), 0.1), {}, "negative"),
+        (([0.0, 0.0], None, np.ones((2, 2)), 0.1), {}, "sums to zero"),
+        (([0.2, 0.2], None, np.ones((2, 2)), 0.1), {}, "sums to"),
+        (([0.5, 0.5], None, np.ones((3, 2)), 0.1), {}, "entries"),
+        ((None, None, np.ones((0, 2)), 0.1), {}, "empty"),
+        ((None, None, np.ones((2, 2)), 0.0), {}, "eps"),
+        ((None, None, np.ones((2, 2)), -1.0), {}, "eps"),
+        ((None, None, np.ones(3), 0.1), {}, "2-D"),
+        ((None, None, np.ones((2, 2)), 0.1), {"init": (np.zeros(3), np.zeros(2))}, "init"),
+        ((None, None, np.ones((2, 2)), 0.1), {"max_iter": 0}, "max_iter"),
+        ((None, None, np.ones((2, 2)), 0.1), {"eps_scaling": 2.0}, "eps_scaling"),
+    ],
+)
+def test_bad_input(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sinkhorn(*args, **kwargs)
+
+
+def test_points_bad_input(rng):
+    with pytest.raises(ValueError, match="same number of features"):
+        sinkhorn_points(np.ones((3, 2)), np.ones((3, 3)), eps=0.1)
+    with pytest.raises(ValueError, match="mode"):
+        sinkhorn_points(np.ones((3, 2)), np.ones((3, 2)), eps=0.1, mode="sparse")
+
+
+def test_inputs_not_modified(rng):
+    X, Y, a, b = random_problem(rng, 10, 12)
+    C = cost_matrix(X, Y)
+    copies = [arr.copy() for arr in (a, b, C)]
+    res = sinkhorn(a, b, C, 0.1)
+    init = (res.f.copy(), res.g.copy())
+    sinkhorn(a, b, C, 0.1, init=init)
+    for arr, copy in zip((a, b, C), copies):
+        np.testing.assert_array_equal(arr, copy)
+    np.testing.assert_array_equal(init[0], res.f)
