@@ -278,10 +278,13 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
             C = C.astype(np.float64, copy=False)
             loss, grad_C, grad_w1, grad_w2 = _unrolled_sinkhorn(C, w1, w2, eps, n_iter)
         else:
-            if key == "xy":
-                res = sinkhorn(w1, w2, C, eps, tol=tol, max_iter=max_iter)
-            else:
+            symmetric = key != "xy" or (
+                P1.shape == P2.shape and np.array_equal(P1, P2) and np.array_equal(w1, w2)
+            )
+            if symmetric:
                 res = _solve_symmetric(w1, C, eps, tol, max_iter)
+            else:
+                res = sinkhorn(w1, w2, C, eps, tol=tol, max_iter=max_iter)
             loss = res.value if kind == "dual" else res.transport_cost
             grad_C, grad_w1, grad_w2 = adjoint(res, C) if need_grad else (None,) * 3
         # In OT(a, a) both marginals are a: the weight gradient gets both slots.

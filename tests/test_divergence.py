@@ -1,0 +1,162 @@
+import numpy as np
+import ot
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skwass.ot import cost_matrix, sinkhorn_divergence, sinkhorn_loss
+
+from _problems import random_problem
+
+METRICS = ["sqeuclidean", "euclidean", "cityblock"]
+EPS = 0.5
+
+
+def finite_differences(fun, X, a, direction, h=1e-6):
+    """Central differences of ``fun(X, a)`` in every coordinate of X and along
+    a zero-sum weight direction."""
+    grad_X = np.zeros_like(X)
+    for idx in np.ndindex(*X.shape):
+        up, down = X.copy(), X.copy()
+        up[idx] += h
+        down[idx] -= h
+        grad_X[idx] = (fun(up, a) - fun(down, a)) / (2 * h)
+    along_a = (fun(X, a + h * direction) - fun(X, a - h * direction)) / (2 * h)
+    return grad_X, along_a
+
+
+@pytest.fixture
+def problem(rng):
+    X, Y, a, b = random_problem(rng, 7, 9)
+    direction = rng.normal(size=7)
+    return X, Y, a, b, direction - direction.mean()
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("kind, n_iter", [("dual", None), ("primal", None), ("primal", 20)])
+def test_divergence_gradients_match_finite_differences(problem, metric, kind, n_iter):
+    X, Y, a, b, direction = problem
+    options = dict(eps=EPS, metric=metric, kind=kind, n_iter=n_iter, tol=1e-13,
+                   max_iter=100_000)
+
+    def fun(X_, a_):
+        return sinkhorn_divergence(X_, Y, a_, b, **options)
+
+    value, grad_X, grad_a = sinkhorn_divergence(X, Y, a, b, return_grad=True, **options)
+    fd_X, fd_a = finite_differences(fun, X, a, direction)
+    assert value == pytest.approx(fun(X, a))
+    np.testing.assert_allclose(grad_X, fd_X, rtol=0, atol=1e-6 * np.abs(fd_X).max())
+    assert grad_a @ direction == pytest.approx(fd_a, rel=1e-6)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_unrolled_loss_gradient_matches_finite_differences(problem, metric):
+    X, Y, a, b, direction = problem
+
+    def fun(X_, a_):
+        return sinkhorn_loss(X_, Y, a_, b, eps=EPS, n_iter=7, metric=metric)
+
+    _, grad_X, grad_a = sinkhorn_loss(X, Y, a, b, eps=EPS, n_iter=7, metric=metric,
+                                      return_grad=True)
+    fd_X, fd_a = finite_differences(fun, X, a, direction)
+    np.testing.assert_allclose(grad_X, fd_X, rtol=0, atol=1e-6 * np.abs(fd_X).max())
+    assert grad_a @ direction == pytest.approx(fd_a, rel=1e-6)
+
+
+def test_unrolled_loss_is_genevay_algorithm_2(rng):
+    X, Y, a, b = random_problem(rng, 6, 5)
+    C = cost_matrix(X, Y)
+    K = np.exp(-C / EPS)
+    v = np.ones(5)
+    for _ in range(4):
+        u = a / (K @ v)
+        v = b / (K.T @ u)
+    expected = u @ (K * C) @ v
+    assert sinkhorn_loss(X, Y, a, b, eps=EPS, n_iter=4) == pytest.approx(expected)
+    # Many iterations reach POT's converged transport cost.
+    converged = ot.sinkhorn2(a, b, C, EPS, stopThr=1e-14, numItermax=10_000)
+    assert sinkhorn_loss(X, Y, a, b, eps=EPS, n_iter=500) == pytest.approx(
+        float(converged), rel=1e-9)
+
+
+def test_euclidean_subgradient_at_zero_distance():
+    X = np.array([[0.0, 0.0], [1.0, 0.0]])
+    _, grad_X, _ = sinkhorn_loss(X, X, eps=0.01, n_iter=5, metric="euclidean",
+                                 return_grad=True)
+    assert np.all(np.isfinite(grad_X))
+
+
+def test_unrolled_underflow_is_an_error(rng):
+    X, Y, _, _ = random_problem(rng, 5, 5)
+    with pytest.raises(FloatingPointError, match="eps"):
+        sinkhorn_loss(X, Y + 50.0, eps=1e-3)
+
+
+def mmd_minus_cost(X, Y, a, b, metric):
+    """MMD with kernel -c: 2 E c(X, Y) - E c(X, X') - E c(Y, Y')."""
+    return (2 * a @ cost_matrix(X, Y, metric=metric) @ b
+            - a @ cost_matrix(X, X, metric=metric) @ a
+            - b @ cost_matrix(Y, Y, metric=metric) @ b)
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean"])
+def test_theorem_1_limits(rng, metric):
+    X, Y, a, b = random_problem(rng, 30, 40)
+    exact = ot.emd2(a, b, cost_matrix(X, Y, metric=metric))
+    mean_cost = cost_matrix(X, Y, metric=metric).mean()
+    small = 1e-3 * mean_cost
+    dual = sinkhorn_divergence(X, Y, a, b, eps=small, metric=metric, tol=1e-8,
+                               max_iter=200_000)
+    primal = sinkhorn_divergence(X, Y, a, b, eps=small, metric=metric, kind="primal",
+                                 tol=1e-8, max_iter=200_000)
+    assert dual == pytest.approx(exact, rel=1e-2)
+    assert primal == pytest.approx(2 * exact, rel=1e-2)
+
+    large = 1e4 * mean_cost
+    mmd = mmd_minus_cost(X, Y, a, b, metric)
+    dual = sinkhorn_divergence(X, Y, a, b, eps=large, metric=metric)
+    primal = sinkhorn_divergence(X, Y, a, b, eps=large, metric=metric, kind="primal")
+    assert dual == pytest.approx(mmd / 2, rel=1e-3)
+    assert primal == pytest.approx(mmd, rel=1e-3)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 8), m=st.integers(1, 8), seed=st.integers(0, 2**32 - 1),
+       eps=st.floats(0.1, 3.0), kind=st.sampled_from(["dual", "primal"]))
+def test_divergence_properties(n, m, seed, eps, kind):
+    rng = np.random.default_rng(seed)
+    X, Y, a, b = random_problem(rng, n, m)
+    options = dict(eps=eps, kind=kind, max_iter=200_000)
+    s_xy = sinkhorn_divergence(X, Y, a, b, **options)
+    assert s_xy >= -1e-9
+    assert sinkhorn_divergence(Y, X, b, a, **options) == pytest.approx(
+        s_xy, rel=1e-7, abs=1e-9)
+    assert abs(sinkhorn_divergence(X, X, a, a, **options)) <= 1e-9
+    perm = rng.permutation(n)
+    assert sinkhorn_divergence(X[perm], Y, a[perm], b, **options) == (
+        pytest.approx(s_xy, rel=1e-7, abs=1e-9))
+
+
+def test_gradient_needs_point_metric(rng):
+    X = (rng.random((4, 3)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match="return_grad"):
+        sinkhorn_divergence(X, X, eps=0.1, metric="hamming", return_grad=True)
+    assert sinkhorn_divergence(X, 1 - X, eps=0.1, metric="hamming") > 0
+
+
+def test_bad_input(rng):
+    X, Y, _, _ = random_problem(rng, 4, 5)
+    with pytest.raises(ValueError, match="kind"):
+        sinkhorn_divergence(X, Y, eps=0.1, kind="both")
+    with pytest.raises(ValueError, match="n_iter"):
+        sinkhorn_divergence(X, Y, eps=0.1, n_iter=5)
+    with pytest.raises(ValueError, match="eps"):
+        sinkhorn_divergence(X, Y, eps=0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        sinkhorn_loss(X * np.nan, Y, eps=0.1)
+
+
+def test_one_dimensional_points_keep_their_shape(rng):
+    x, y = rng.normal(size=5), rng.normal(size=6)
+    _, grad_x, _ = sinkhorn_divergence(x, y, eps=0.5, return_grad=True)
+    assert grad_x.shape == x.shape
