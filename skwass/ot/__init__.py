@@ -5,6 +5,8 @@ Conventions: potentials are in cost units and the entropic plan is
 """
 
 from skwass.ot._costs import cost_matrix
+from skwass.ot._exact import wasserstein
+from skwass.ot._mmd import mmd
 from skwass.ot._divergence import sinkhorn_divergence, sinkhorn_loss
 from skwass.ot._sinkhorn import (
     SinkhornResult,
@@ -17,8 +19,10 @@ __all__ = [
     "SinkhornResult",
     "centered_potential",
     "cost_matrix",
+    "mmd",
     "sinkhorn",
     "sinkhorn_divergence",
     "sinkhorn_loss",
     "sinkhorn_points",
+    "wasserstein",
 ]
