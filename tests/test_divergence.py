@@ -1,12 +1,11 @@
 import numpy as np
 import ot
 import pytest
+from _problems import random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skwass.ot import cost_matrix, sinkhorn_divergence, sinkhorn_loss
-
-from _problems import random_problem
 
 METRICS = ["sqeuclidean", "euclidean", "cityblock"]
 EPS = 0.5

@@ -55,5 +55,5 @@ def test_inputs_not_modified(rng):
     a = np.full(10, 0.1)
     copies = x.copy(), y.copy(), a.copy()
     wasserstein(x, y, a)
-    for arr, copy in zip((x, y, a), copies):
+    for arr, copy in zip((x, y, a), copies, strict=True):
         np.testing.assert_array_equal(arr, copy)

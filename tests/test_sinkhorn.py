@@ -3,13 +3,12 @@ import warnings
 import numpy as np
 import ot
 import pytest
+from _problems import random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from skwass.ot import centered_potential, cost_matrix, sinkhorn, sinkhorn_points
-
-from _problems import random_problem
 
 
 def pot_log_reference(a, b, C, eps):
@@ -232,6 +231,6 @@ def test_inputs_not_modified(rng):
     res = sinkhorn(a, b, C, 0.1)
     init = (res.f.copy(), res.g.copy())
     sinkhorn(a, b, C, 0.1, init=init)
-    for arr, copy in zip((a, b, C), copies):
+    for arr, copy in zip((a, b, C), copies, strict=True):
         np.testing.assert_array_equal(arr, copy)
     np.testing.assert_array_equal(init[0], res.f)

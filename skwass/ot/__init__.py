@@ -5,9 +5,9 @@ Conventions: potentials are in cost units and the entropic plan is
 """
 
 from skwass.ot._costs import cost_matrix
+from skwass.ot._divergence import sinkhorn_divergence, sinkhorn_loss
 from skwass.ot._exact import wasserstein
 from skwass.ot._mmd import mmd
-from skwass.ot._divergence import sinkhorn_divergence, sinkhorn_loss
 from skwass.ot._sinkhorn import (
     SinkhornResult,
     centered_potential,

@@ -181,7 +181,7 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
 
     n_iter, error = 0, np.inf
     for stage_eps, (stage_tol, stage_cap) in zip(
-        stages, _stage_budget(stages, tol, max_iter)
+        stages, _stage_budget(stages, tol, max_iter), strict=True
     ):
         budget = max_iter - n_iter if stage_cap is None else stage_cap
         if budget <= 0:
@@ -259,7 +259,7 @@ def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
 
     n_iter, error = 0, np.inf
     for stage_eps, (stage_tol, stage_cap) in zip(
-        stages, _stage_budget(stages, tol, max_iter)
+        stages, _stage_budget(stages, tol, max_iter), strict=True
     ):
         budget = max_iter - n_iter if stage_cap is None else stage_cap
         if budget <= 0:
