@@ -13,43 +13,71 @@ KERNELS = {
 }
 
 
+def kernel_gradient(kernel, x, y, h):
+    """grad_x k(x, y), with the energy kernel's gradient at x == y set to 0."""
+    diff = x - y
+    sq = np.sum(diff**2)
+    if kernel == "gaussian":
+        return -np.exp(-sq / (2 * h * h)) / (h * h) * diff
+    if kernel == "imq":
+        return -2 * h / (h + sq) ** 2 * diff
+    return -diff / np.sqrt(sq) if sq > 0 else np.zeros_like(x)
+
+
+def pair_weight(w, i, j, same, unbiased):
+    if same and unbiased:
+        return 0.0 if i == j else 1.0 / (len(w) * (len(w) - 1))
+    return w[i] * w[j]
+
+
 def reference(X, Y, a, b, kernel, bandwidths, unbiased):
-    """Double-loop MMD^2."""
+    """Double-loop MMD^2 and its gradient with respect to X."""
     if kernel == "energy":  # no bandwidth
         bandwidths = [None]
-
     def k(x, y):
         return sum(KERNELS[kernel](x, y, h) for h in bandwidths)
+    def grad_k(x, y):
+        return sum(kernel_gradient(kernel, x, y, h) for h in bandwidths)
 
-    def mean(P, Q, w, v, same):
-        total = 0.0
-        for i, p in enumerate(P):
-            for j, q in enumerate(Q):
-                if same and unbiased and i == j:
-                    continue
-                total += w[i] * v[j] * k(p, q)
-        if same and unbiased:
-            total *= len(P) / (len(P) - 1)
-        return total
+    value, grad = 0.0, np.zeros_like(X)
+    for i in range(len(X)):
+        for j in range(len(X)):
+            w = pair_weight(a, i, j, True, unbiased)
+            value += w * k(X[i], X[j])
+            # x_i sits in both slots of the pair; k is symmetric.
+            grad[i] += 2 * w * grad_k(X[i], X[j])
+    for i in range(len(Y)):
+        for j in range(len(Y)):
+            value += pair_weight(b, i, j, True, unbiased) * k(Y[i], Y[j])
+    for i in range(len(X)):
+        for j in range(len(Y)):
+            value -= 2 * a[i] * b[j] * k(X[i], Y[j])
+            grad[i] -= 2 * a[i] * b[j] * grad_k(X[i], Y[j])
+    return value, grad
 
-    return mean(X, X, a, a, True) + mean(Y, Y, b, b, True) - 2 * mean(X, Y, a, b, False)
+
+def sample_problem(rng, unbiased, n=6, m=5, d=2):
+    X, Y = rng.normal(size=(n, d)), rng.normal(size=(m, d)) + 0.5
+    if unbiased:
+        return X, Y, np.full(n, 1 / n), np.full(m, 1 / m), {}
+    a, b = rng.random(n), rng.random(m)
+    a, b = a / a.sum(), b / b.sum()
+    return X, Y, a, b, {"a": a, "b": b}
 
 
 @pytest.mark.parametrize("kernel", ["gaussian", "imq", "energy"])
 @pytest.mark.parametrize("unbiased", [False, True])
 @pytest.mark.parametrize("bandwidth", [0.7, [0.5, 2.0]])
 def test_value_and_gradient(rng, kernel, unbiased, bandwidth):
-    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(5, 2)) + 0.5
-    if unbiased:
-        a, b, weights = np.full(6, 1 / 6), np.full(5, 1 / 5), {}
-    else:
-        a, b = rng.random(6), rng.random(5)
-        a, b = a / a.sum(), b / b.sum()
-        weights = {"a": a, "b": b}
+    X, Y, a, b, weights = sample_problem(rng, unbiased)
     options = dict(kernel=kernel, bandwidth=bandwidth, unbiased=unbiased, **weights)
     value, grad = mmd(X, Y, return_grad=True, **options)
-    assert value == pytest.approx(
-        reference(X, Y, a, b, kernel, np.atleast_1d(bandwidth), unbiased), rel=1e-12)
+    expected_value, expected_grad = reference(
+        X, Y, a, b, kernel, np.atleast_1d(bandwidth), unbiased
+    )
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    assert mmd(X, Y, **options) == value
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
     h = 1e-6
     fd = np.zeros_like(X)
     for idx in np.ndindex(*X.shape):
@@ -60,39 +88,104 @@ def test_value_and_gradient(rng, kernel, unbiased, bandwidth):
     np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-6 * np.abs(fd).max())
 
 
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_energy_gradient_at_coincident_points(rng, unbiased):
+    # Repeated points within X and points shared with Y: |x - y| has no
+    # gradient there, and skwass takes it as 0.
+    X, Y, a, b, weights = sample_problem(rng, unbiased)
+    X[1] = X[0]
+    Y[2] = X[3]
+    value, grad = mmd(X, Y, kernel="energy", unbiased=unbiased, return_grad=True, **weights)
+    expected_value, expected_grad = reference(X, Y, a, b, "energy", [None], unbiased)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "imq", "energy"])
+def test_one_feature_gradient_keeps_the_shape(rng, kernel):
+    x, y = rng.normal(size=7), rng.normal(size=4)
+    value, grad = mmd(x, y, kernel=kernel, return_grad=True)
+    value_2d, grad_2d = mmd(x[:, None], y[:, None], kernel=kernel, return_grad=True)
+    assert grad.shape == (7,)
+    assert value == pytest.approx(value_2d, rel=1e-14)
+    np.testing.assert_allclose(grad, grad_2d[:, 0], rtol=1e-14)
+
+
 def test_energy_kernel_is_the_energy_distance(rng):
+    # scipy's energy_distance is sqrt(2 E|X-Y| - E|X-X'| - E|Y-Y'|) in 1-D.
     x, y = rng.normal(size=30), rng.normal(size=20) + 1
-    assert mmd(x, y, kernel="energy") == pytest.approx(energy_distance(x, y) ** 2)
+    assert mmd(x, y, kernel="energy") == pytest.approx(energy_distance(x, y) ** 2, rel=1e-12)
+    a, b = rng.random(30), rng.random(20)
+    a, b = a / a.sum(), b / b.sum()
+    assert mmd(x, y, a, b, kernel="energy") == pytest.approx(
+        energy_distance(x, y, a, b) ** 2, rel=1e-12
+    )
 
 
-def test_callable_kernel(rng):
-    X, Y = rng.normal(size=(4, 2)), rng.normal(size=(3, 2))
-    def linear(P, Q):
+def test_accurate_far_from_the_origin(rng):
+    X, Y = rng.normal(size=(20, 3)), rng.normal(size=(15, 3)) + 0.1
+    shift = np.array([1e4, -3e4, 5e3])
+    for kernel in ["gaussian", "imq", "energy"]:
+        value, grad = mmd(X, Y, kernel=kernel, return_grad=True)
+        shifted_value, shifted_grad = mmd(X + shift, Y + shift, kernel=kernel, return_grad=True)
+        assert shifted_value == pytest.approx(value, rel=1e-9)
+        np.testing.assert_allclose(shifted_grad, grad, rtol=0, atol=1e-9 * np.abs(grad).max())
+
+
+def test_float32_input(rng):
+    X, Y = rng.normal(size=(5, 2)), rng.normal(size=(4, 2))
+    value = mmd(X.astype(np.float32), Y.astype(np.float32))
+    assert value == pytest.approx(mmd(X.astype(np.float32).astype(float),
+                                      Y.astype(np.float32).astype(float)), rel=1e-12)
+
+
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_callable_kernel(rng, unbiased):
+    X, Y, a, b, weights = sample_problem(rng, unbiased, n=4, m=3)
+    def gaussian(P, Q):
+        sq = np.sum((P[:, None, :] - Q[None, :, :]) ** 2, axis=-1)
+        return np.exp(-sq / 2)
+    expected, _ = reference(X, Y, a, b, "gaussian", [1.0], unbiased)
+    assert mmd(X, Y, kernel=gaussian, unbiased=unbiased, **weights) == pytest.approx(
+        expected, rel=1e-12)
+    def linear(P, Q):  # not translation invariant: must not be centered
         return P @ Q.T
-    assert mmd(X, Y, kernel=linear) == pytest.approx(
-        np.sum((X.mean(0) - Y.mean(0)) ** 2))
+    assert mmd(X + 3.0, Y, kernel=linear) == pytest.approx(
+        np.sum((X.mean(0) + 3.0 - Y.mean(0)) ** 2))
     with pytest.raises(ValueError, match="callable"):
         mmd(X, Y, kernel=linear, return_grad=True)
+    with pytest.raises(ValueError, match="shape"):
+        mmd(X, Y, kernel=lambda P, Q: np.ones((2, 2)))
 
 
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(1, 6), m=st.integers(1, 6), seed=st.integers(0, 2**32 - 1),
-       kernel=st.sampled_from(["gaussian", "imq", "energy"]))
-def test_biased_estimate_is_nonnegative(n, m, seed, kernel):
+       kernel=st.sampled_from(["gaussian", "imq", "energy"]),
+       bandwidth=st.sampled_from([0.3, 1.0, [0.2, 5.0]]), weighted=st.booleans())
+def test_biased_estimate_is_nonnegative(n, m, seed, kernel, bandwidth, weighted):
     rng = np.random.default_rng(seed)
     X, Y = rng.normal(size=(n, 2)), rng.normal(size=(m, 2))
-    assert mmd(X, Y, kernel=kernel) >= -1e-12
-    assert abs(mmd(X, X, kernel=kernel)) <= 1e-12
+    a = rng.dirichlet(np.ones(n)) if weighted else None
+    b = rng.dirichlet(np.ones(m)) if weighted else None
+    options = dict(kernel=kernel, bandwidth=bandwidth)
+    assert mmd(X, Y, a, b, **options) >= -1e-12
+    assert abs(mmd(X, X, a, a, **options)) <= 1e-12
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"X": [np.nan], "Y": [1.0]}, "NaN"),
+    [({"X": [np.nan], "Y": [1.0]}, "X contains NaN"),
+     ({"X": [1.0], "Y": [np.inf]}, "Y contains NaN"),
      ({"X": [[1.0, 2.0]], "Y": [[1.0]]}, "features"),
      ({"X": [1.0], "Y": [1.0], "bandwidth": -1.0}, "bandwidth"),
+     ({"X": [1.0], "Y": [1.0], "bandwidth": 0.0}, "bandwidth"),
+     ({"X": [1.0], "Y": [1.0], "bandwidth": [1.0, 0.0]}, "bandwidth"),
+     ({"X": [1.0], "Y": [1.0], "bandwidth": []}, "bandwidth"),
      ({"X": [1.0], "Y": [1.0], "kernel": "laplace"}, "kernel"),
-     ({"X": [], "Y": [1.0]}, "empty"),
-     ({"X": [1.0, 2.0], "Y": [1.0, 3.0], "a": [0.5, 0.5], "unbiased": True}, "weights"),
+     ({"X": [], "Y": [1.0]}, "X is empty"),
+     ({"X": [1.0], "Y": np.empty((0, 1))}, "Y is empty"),
+     ({"X": [1.0, 2.0], "Y": [1.0], "a": [1.5, -0.5]}, "a has negative"),
+     ({"X": [1.0, 2.0], "Y": [1.0, 3.0], "a": [0.5, 0.5], "unbiased": True}, "a and b"),
      ({"X": [1.0], "Y": [1.0, 2.0], "unbiased": True}, "at least 2")],
 )
 def test_bad_input(kwargs, match):
@@ -102,7 +195,9 @@ def test_bad_input(kwargs, match):
 
 def test_inputs_not_modified(rng):
     X, Y = rng.normal(size=(5, 2)), rng.normal(size=(4, 2))
-    copies = X.copy(), Y.copy()
-    mmd(X, Y, return_grad=True)
-    np.testing.assert_array_equal(X, copies[0])
-    np.testing.assert_array_equal(Y, copies[1])
+    a, b = np.full(5, 0.2), np.full(4, 0.25)
+    bandwidth = np.array([0.5, 1.0])
+    copies = [arr.copy() for arr in (X, Y, a, b, bandwidth)]
+    mmd(X, Y, a, b, bandwidth=bandwidth, return_grad=True)
+    for arr, copy in zip((X, Y, a, b, bandwidth), copies, strict=True):
+        np.testing.assert_array_equal(arr, copy)
