@@ -169,12 +169,16 @@ def _absorbed_kernel(C, F, G, log_a, log_b, eps, K):
             K[i, j] = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
 
 
-# Over-relaxation (Thibault et al. 2017): after _RATE_START + _RATE_WINDOW plain
-# iterations, the observed error contraction rate r sets
-# omega = 2 / (1 + sqrt(1 - r)), the SOR optimum for a Gauss-Seidel rate r.
-_RATE_START = 10
-_RATE_WINDOW = 20
-_OMEGA_MAX = 1.9
+# Over-relaxation (Thibault et al. 2017), adapted every _RATE_WINDOW iterations:
+# the error's contraction rate lam under the current omega gives the plain rate
+# mu2 = (lam + omega - 1)**2 / (lam * omega**2) (Young's SOR relation), hence the
+# optimum 2 / (1 + sqrt(1 - mu2)). Omega grows by at most _OMEGA_STEP per
+# window (far from the fixed point large omegas diverge); when the error more
+# than doubles over a window omega is halved towards 1 and capped below.
+_RATE_WINDOW = 10
+_OMEGA_STEP = 0.3
+_LINEAR_REGIME = 1e-2
+_OMEGA_MAX = 1.95
 
 
 @numba.njit(cache=True)
@@ -185,7 +189,37 @@ def _relaxed(old, new, omega):
 
 
 @numba.njit(cache=True)
-def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau):
+def _next_omega(omega, cap, rate, err):
+    """Return ``(omega, cap)`` after a window whose error contracted by ``rate``.
+
+    Near the fixed point (L1 error below ``_LINEAR_REGIME``) the iteration is
+    linear and omega may jump to its estimated optimum at once.
+    """
+    if rate**_RATE_WINDOW > 2.0:
+        return 1.0 + 0.5 * (omega - 1.0), max(1.0, omega - 0.05)
+    if rate >= 1.0 or rate <= 0.0:
+        return omega, cap
+    plain_rate = min((rate + omega - 1.0) ** 2 / (rate * omega**2), 1.0 - 1e-12)
+    optimum = 2.0 / (1.0 + np.sqrt(1.0 - plain_rate))
+    step = _OMEGA_STEP if err > _LINEAR_REGIME else 1.0
+    return min(optimum, omega + step, cap), cap
+
+
+@numba.njit(cache=True, parallel=True)
+def _weighted_cost(C, K, u, v):
+    """``sum_ij u_i K_ij C_ij v_j``: the transport cost of ``diag(u) K diag(v)``."""
+    n, m = C.shape
+    partial = np.zeros(n)
+    for i in numba.prange(n):
+        acc = 0.0
+        for j in range(m):
+            acc += K[i, j] * C[i, j] * v[j]
+        partial[i] = u[i] * acc
+    return partial.sum()
+
+
+@numba.njit(cache=True)
+def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics):
     """Stabilized, over-relaxed Sinkhorn with absorption at one ``eps``.
 
     Iterates on scalings ``u, v`` of the absorbed kernel
@@ -193,13 +227,18 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau):
     products per iteration (Schmitzer 2019); whenever a scaling leaves
     ``[1/tau, tau]`` it is absorbed into the potentials and ``K`` is rebuilt.
     A row or column of ``K`` that underflows triggers exact log-domain
-    c-transforms instead. Once the plain iteration's contraction rate is
-    measured, updates are over-relaxed; the relaxation is dropped for good if
-    the error grows. All weights must be positive; ``F`` and ``G`` are updated
-    in place.
+    c-transforms instead. Updates are over-relaxed with an omega adapted to the
+    measured contraction rate. All weights must be positive; ``F`` and ``G``
+    are updated in place.
 
-    Returns ``(n_iter, marginal_error)``: the L1 row plus column error of the
-    plan before the last column update, read off the products already made.
+    With ``statistics`` a last row update makes the rows exact and the plan's
+    ``<P, C>`` and column sums are read off ``K`` without any ``exp``.
+
+    Returns ``(n_iter, marginal_error, done, cost, col_sums)``: the error is the
+    L1 row plus column error of the plan before the last column update, read
+    off the products already made; ``done`` says whether ``F`` is the exact
+    row c-transform of ``G`` and ``cost``/``col_sums`` describe that plan
+    (otherwise they are zeros).
     """
     n, m = C.shape
     dt = C.dtype
@@ -210,9 +249,8 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau):
     u = np.ones(n, dtype=dt)
     v = np.ones(m, dtype=dt)
     omega = 1.0
-    relaxation_allowed = True
-    err_start = np.inf
-    best = np.inf
+    cap = _OMEGA_MAX
+    err_start = -1.0
     err = np.inf
     it = 0
     while it < max_iter:
@@ -246,21 +284,18 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau):
             u[:] = 1.0
             v[:] = 1.0
             omega = 1.0
-            relaxation_allowed = False
+            cap = 1.0 + 0.5 * (cap - 1.0)
+            err_start = -1.0
             err = np.inf
             continue
         if err <= tol:
             break
-        best = min(best, err)
-        if omega > 1.0 and err > 100.0 * best:
-            omega = 1.0
-            relaxation_allowed = False
-        if relaxation_allowed and omega == 1.0:
-            if it == _RATE_START:
-                err_start = err
-            elif it == _RATE_START + _RATE_WINDOW and err < err_start:
-                rate = (err / err_start) ** (1.0 / _RATE_WINDOW)
-                omega = min(_OMEGA_MAX, 2.0 / (1.0 + np.sqrt(1.0 - rate)))
+        if it % _RATE_WINDOW == 1:
+            if err_start > 0.0:
+                omega, cap = _next_omega(
+                    omega, cap, (err / err_start) ** (1.0 / _RATE_WINDOW), err
+                )
+            err_start = err
         big = False
         for i in range(n):
             if u[i] > tau or u[i] < 1.0 / tau:
@@ -279,11 +314,27 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau):
                 G[j] += eps * np.log(v[j])
                 v[j] = 1.0
             _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
+    done = False
+    cost = 0.0
+    col_sums = np.zeros(m)
+    if statistics:
+        Kv = np.dot(K, v)
+        done = True
+        for i in range(n):
+            if Kv[i] > 0 and Kv[i] < np.inf:
+                u[i] = a[i] / Kv[i]
+            else:
+                done = False
+        if done:
+            KTu = np.dot(u, K)
+            for j in range(m):
+                col_sums[j] = v[j] * KTu[j]
+            cost = _weighted_cost(C, K, u, v)
     for i in range(n):
         F[i] += eps * np.log(u[i])
     for j in range(m):
         G[j] += eps * np.log(v[j])
-    return it, err
+    return it, err, done, cost, col_sums
 
 
 @numba.njit(cache=True)

@@ -76,10 +76,17 @@ class SinkhornResult:
         return get_backend(C).plan_matrix(C, self.f, self.g, log_a, log_b, self.eps)
 
 
-def _eps_schedule(eps, eps_start, eps_scaling):
-    """Decreasing regularizations ending at ``eps``."""
-    if eps_scaling is None or eps_start <= eps:
+# eps-scaling starts at most this many times above the target eps: Sinkhorn
+# from a cold start converges fast while the cost range is within ~1000 eps
+# (and over-relaxation handles the slow modes), each stage costs a kernel build.
+_SCALING_RANGE = 1000.0
+
+
+def _eps_schedule(eps, cost_range, eps_scaling):
+    """Decreasing regularizations ending at ``eps``, from ``cost_range`` at most."""
+    if eps_scaling is None or cost_range <= _SCALING_RANGE * eps:
         return [eps]
+    eps_start = _SCALING_RANGE * eps
     factor = 0.5 if eps_scaling == "auto" else float(eps_scaling)
     stages = []
     current = eps_start
@@ -179,20 +186,32 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
         f, g = init[0][rows].copy(), init[1][cols].copy()
         stages = [eps]
 
-    n_iter, error = 0, np.inf
-    for stage_eps, (stage_tol, stage_cap) in zip(
-        stages, _stage_budget(stages, tol, max_iter), strict=True
+    n_iter, error, done = 0, np.inf, False
+    budgets = _stage_budget(stages, tol, max_iter)
+    for stage, (stage_eps, (stage_tol, stage_cap)) in enumerate(
+        zip(stages, budgets, strict=True)
     ):
         budget = max_iter - n_iter if stage_cap is None else stage_cap
         if budget <= 0:
             break
-        # Potentials carry over between stages, in cost units.
-        it, error = backend.sinkhorn_scaling(
+        # Potentials carry over between stages, in cost units. The last stage
+        # on a full support also returns the plan's statistics, exp-free.
+        last = stage == len(stages) - 1
+        it, error, done, transport_cost, col_sums = backend.sinkhorn_scaling(
             C_support, log_a, log_b, stage_eps, f, g, stage_tol, budget,
-            _ABSORPTION_THRESHOLD[C.dtype],
+            _ABSORPTION_THRESHOLD[C.dtype], last and full_support,
         )
         n_iter += it
     converged = error <= tol
+
+    def cost():
+        return C
+
+    if done:
+        def statistics(f, g):
+            return transport_cost, a, col_sums
+
+        return _finish(f, g, statistics, n_iter, converged, tol, eps, a, b, cost)
 
     # Extend to zero-weight points by c-transforms, then make the rows exact.
     with np.errstate(divide="ignore"):
@@ -209,9 +228,7 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
     def statistics(f, g):
         return backend.plan_statistics(C, f, g, log_a_full, log_b_full, eps)
 
-    return _finish(
-        f_full, g_full, statistics, n_iter, converged, tol, eps, a, b, lambda: C
-    )
+    return _finish(f_full, g_full, statistics, n_iter, converged, tol, eps, a, b, cost)
 
 
 def _solve_symmetric(a, C, eps, tol, max_iter):
