@@ -339,27 +339,50 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics)
 
 @numba.njit(cache=True)
 def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
-    """Log-domain Sinkhorn at one ``eps`` with costs computed on the fly.
+    """Over-relaxed log-domain Sinkhorn at one ``eps`` with costs computed on the fly.
 
-    Alternates exact c-transforms; memory is O(n + m). The error of the plan
-    before each column update is read off the potentials for free:
-    column sums are ``b_j * exp((G_old_j - G_new_j) / eps)``. Returns
-    ``(n_iter, marginal_error)`` and updates ``F``, ``G`` in place.
+    Alternates c-transforms ``F <- (1 - w) F + w T(G)``, ``G <- (1 - w) G + w T(F)``
+    (the log-domain form of over-relaxed scalings, omega adapted as in
+    :func:`sinkhorn_scaling`); memory is O(n + m). The marginals of the plan
+    ``(F, G)`` before each update are read off the c-transforms for free:
+    row sums are ``a_i exp((F_i - T(G)_i) / eps)`` and column sums
+    ``b_j exp((G_j - T(F)_j) / eps)``. Returns ``(n_iter, marginal_error)``;
+    ``F`` and ``G`` are updated in place and ``F`` ends as the exact ``T(G)``.
     """
-    m = Y.shape[0]
+    n, m = X.shape[0], Y.shape[0]
+    omega = 1.0
+    cap = _OMEGA_MAX
+    err_start = -1.0
     err = np.inf
     it = 0
     while it < max_iter:
-        F[:] = ctransform_online(X, Y, G, log_b, eps, code)
-        G_new = ctransform_online(Y, X, F, log_a, eps, code)
+        TG = ctransform_online(X, Y, G, log_b, eps, code)
         err = 0.0
+        for i in range(n):
+            a_i = np.exp(log_a[i])
+            err += abs(a_i * np.exp((F[i] - TG[i]) / eps) - a_i)
+            F[i] = (1.0 - omega) * F[i] + omega * TG[i]
+        TF = ctransform_online(Y, X, F, log_a, eps, code)
         for j in range(m):
             b_j = np.exp(log_b[j])
-            err += abs(b_j * np.exp((G[j] - G_new[j]) / eps) - b_j)
-        G[:] = G_new
+            err += abs(b_j * np.exp((G[j] - TF[j]) / eps) - b_j)
+            G[j] = (1.0 - omega) * G[j] + omega * TF[j]
         it += 1
+        if not err < np.inf:
+            # A relaxed step overshot: restart from exact c-transforms, plainly.
+            F[:] = ctransform_online(X, Y, G, log_b, eps, code)
+            omega = 1.0
+            cap = 1.0 + 0.5 * (cap - 1.0)
+            err_start = -1.0
+            continue
         if err <= tol:
             break
+        if it % _RATE_WINDOW == 1:
+            if err_start > 0.0:
+                omega, cap = _next_omega(
+                    omega, cap, (err / err_start) ** (1.0 / _RATE_WINDOW), err
+                )
+            err_start = err
     F[:] = ctransform_online(X, Y, G, log_b, eps, code)
     return it, err
 
