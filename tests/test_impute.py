@@ -1,0 +1,165 @@
+"""Completion, denoising and the expected Hamming error against brute-force enumeration."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import BernoulliRBM
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skwass.impute import (
+    RBMDenoiser,
+    RBMImputer,
+    completion_distribution,
+    denoise,
+    denoising_distribution,
+)
+from skwass.metrics import expected_hamming_error
+from skwass.neural_network import WassersteinRBM
+
+D = 6
+
+
+@pytest.fixture
+def rbm(rng):
+    X = (rng.random((20, D)) < 0.5).astype(float)
+    model = WassersteinRBM(n_components=3, n_pretrain_iter=0, n_iter=0, random_state=0).fit(X)
+    model.components_ = rng.normal(size=(3, D))
+    model.intercept_visible_ = rng.normal(size=D)
+    model.intercept_hidden_ = rng.normal(size=3)
+    return model
+
+
+def _brute_force(rbm, keep):
+    """Normalized model probabilities of the states selected by ``keep(states)``."""
+    states, proba = rbm.exact_distribution()
+    mask = keep(states)
+    return states[mask], proba[mask] / proba[mask].sum()
+
+
+def test_completion_distribution_is_the_exact_conditional(rbm):
+    x = np.array([1.0, np.nan, 0.0, np.nan, np.nan, 1.0])
+    known = ~np.isnan(x)
+    states, expected = _brute_force(rbm, lambda s: np.all(s[:, known] == x[known], axis=1))
+    columns, values, proba = completion_distribution(rbm, x)
+    assert columns.tolist() == [1, 3, 4]
+    order = {tuple(v): p for v, p in zip(values, proba, strict=True)}
+    np.testing.assert_allclose([order[tuple(s[columns])] for s in states], expected, rtol=1e-10)
+
+
+def test_denoising_distribution_is_the_exact_posterior(rbm):
+    x = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    suspect = np.array([True, True, False, True, True, False])
+    states, expected = _brute_force(
+        rbm, lambda s: (np.all(s[:, ~suspect] == x[~suspect], axis=1)
+                        & (np.abs(s[:, suspect] - x[suspect]).sum(axis=1) == 2)),
+    )
+    columns, values, proba = denoising_distribution(rbm, x, suspect, 2)
+    assert len(values) == 6  # C(4, 2)
+    order = {tuple(v): p for v, p in zip(values, proba, strict=True)}
+    np.testing.assert_allclose([order[tuple(s[columns])] for s in states], expected, rtol=1e-10)
+
+
+def test_imputer_strategies_match_the_conditional(rbm, rng):
+    X = (rng.random((5, D)) < 0.5).astype(float)
+    X[rng.random(X.shape) < 0.4] = np.nan
+    X[0, :3] = np.nan
+    imputer = RBMImputer(rbm)
+    imputer.estimator_, imputer.n_features_in_ = rbm, D  # use the given model as is
+    mode = imputer.set_params(strategy="mode").transform(X)
+    mean = imputer.set_params(strategy="mean").transform(X)
+    for x, m, p in zip(X, mode, mean, strict=True):
+        if not np.isnan(x).any():
+            np.testing.assert_array_equal(m, x)
+            continue
+        columns, values, proba = completion_distribution(rbm, x)
+        np.testing.assert_array_equal(m[columns], values[np.argmax(proba)])
+        np.testing.assert_allclose(p[columns], proba @ values)
+    # Gibbs sampling approaches the exact marginals.
+    gibbs = imputer.set_params(strategy="mean", max_exact=0, n_gibbs=4000,
+                               random_state=0).transform(X)
+    np.testing.assert_allclose(gibbs, mean, atol=0.06)
+    sample = imputer.set_params(strategy="sample", random_state=0).transform(X)
+    assert set(np.unique(sample)) <= {0.0, 1.0}
+
+
+def test_imputer_fits_on_complete_rows_and_works_in_a_pipeline(rng):
+    y = rng.integers(0, 2, 80)
+    X = np.where(rng.random((80, 5)) < 0.9, y[:, None], 1 - y[:, None]).astype(float)
+    X_missing = X.copy()
+    X_missing[rng.random(X.shape) < 0.2] = np.nan
+    rbm = BernoulliRBM(n_components=4, learning_rate=0.05, n_iter=30, random_state=0)
+    pipe = make_pipeline(RBMImputer(rbm), LogisticRegression()).fit(X_missing, y)
+    assert pipe.score(X_missing, y) > 0.9
+    with pytest.raises(ValueError, match="complete rows"):
+        RBMImputer(rbm).fit(np.full((3, 2), np.nan))
+
+
+def test_expected_hamming_error_matches_enumeration(rbm):
+    x_true = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    x = x_true.copy()
+    x[[0, 2, 5]] = np.nan
+    columns, values, proba = completion_distribution(rbm, x)
+    direct = proba @ np.abs(values - x_true[columns]).sum(axis=1)
+    completion = x.copy()
+    completion[columns] = proba @ values
+    error, bias, variance = expected_hamming_error(
+        [x_true], [completion], return_decomposition=True
+    )
+    assert error == pytest.approx(direct, rel=1e-12)
+    assert error == pytest.approx(bias + variance)
+    mode = values[np.argmax(proba)]
+    assert bias <= error and variance >= 0
+    assert expected_hamming_error([x_true[columns]], [mode]) == np.abs(mode - x_true[columns]).sum()
+
+
+def test_expected_hamming_error_refuses_bad_input():
+    with pytest.raises(ValueError, match="binary"):
+        expected_hamming_error([[0.5]], [[0.5]])
+    with pytest.raises(ValueError, match="probabilities"):
+        expected_hamming_error([[1.0]], [[1.5]])
+
+
+def test_denoiser(rng):
+    X = np.tile([[1.0, 1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]], (20, 1))
+    rbm = WassersteinRBM(n_components=2, lam=np.inf, learning_rate=0.5, n_pretrain_iter=300,
+                         n_iter=0, random_state=0)
+    denoiser = RBMDenoiser(rbm, columns=[0, 1, 2, 3], n_flips=1).fit(X)
+    noisy = np.array([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(denoiser.transform(noisy), X[:2])
+    mean = denoiser.set_params(strategy="mean").transform(noisy)
+    assert expected_hamming_error(X[:2], mean) < 0.5
+    # Per-row suspect masks, as random image patches.
+    mask = np.array([[False, True, False, False, False, False],
+                     [False, False, False, True, True, False]])
+    np.testing.assert_array_equal(denoise(denoiser.estimator_, noisy, mask, 1), X[:2])
+    with pytest.raises(ValueError, match="exceeds"):
+        RBMDenoiser(rbm, columns=[0], n_flips=2).fit(X)
+
+
+# The common checks feed continuous data; both transformers need binary input.
+_EXPECTED_FAILED = {
+    name: "the common checks draw non-binary data; completion/denoising needs 0/1 input"
+    for name in (
+        "check_dict_unchanged", "check_dtype_object", "check_estimators_dtypes",
+        "check_estimators_pickle", "check_estimators_pickle(readonly_memmap=True)",
+        "check_f_contiguous_array_estimator", "check_fit_idempotent",
+        "check_fit_score_takes_y", "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance", "check_pipeline_consistency",
+        "check_transformer_data_not_an_array", "check_transformer_general",
+        "check_transformer_general(readonly_memmap=True)", "check_transformer_preserve_dtypes",
+    )
+}
+
+
+@parametrize_with_checks(
+    [RBMImputer(BernoulliRBM(n_components=2, n_iter=1)),
+     RBMDenoiser(BernoulliRBM(n_components=2, n_iter=1), n_flips=0)],
+    expected_failed_checks=lambda est: _EXPECTED_FAILED,
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
