@@ -441,9 +441,13 @@ def centered_potential(result, which="f"):
     """Centered dual variable ``alpha*`` of Montavon et al. (2016), eqs. (3)-(5).
 
     The potential minus its mean under its own weights, so that
-    ``<a, alpha> = 0``. It is the gradient of the entropic OT value with
-    respect to the weights along the simplex, and the per-sample cost that the
-    Wasserstein RBM gradient (eq. 5) uses.
+    ``<a, alpha> = 0``. It is the gradient of ``result.value`` (the
+    ``<P, C> + eps * KL(P | a x b)`` convention) with respect to the weights
+    along the simplex, and the per-sample cost that the Wasserstein RBM
+    gradient (eq. 5) uses. The paper's ``W_gamma = <P, C> - gamma * H(P)``
+    differs from ``value`` by ``eps * (H(a) + H(b))``, a function of the
+    weights alone: its weight gradient adds ``eps * log a`` (centered) to
+    ``alpha``.
 
     Parameters
     ----------
