@@ -1,10 +1,29 @@
 """skwass: minimum Kantorovich estimation with a scikit-learn API.
 
-The optimal-transport core lives in :mod:`skwass.ot`.
+Fit probabilistic models by minimizing a smoothed Wasserstein (Sinkhorn)
+distance to the data. The optimal-transport core lives in :mod:`skwass.ot`;
+the estimators are re-exported here.
 """
 
 __version__ = "0.1.0.dev0"
 
-from skwass import ot  # noqa: E402
+from skwass import datasets, impute, metrics, ot  # noqa: E402
+from skwass.covariance import GaussianShrinkageModel  # noqa: E402
+from skwass.impute import RBMDenoiser, RBMImputer  # noqa: E402
+from skwass.mixture import EllipseMKE  # noqa: E402
+from skwass.mke import MinimumKantorovichEstimator  # noqa: E402
+from skwass.neural_network import WassersteinRBM  # noqa: E402
 
-__all__ = ["ot", "__version__"]
+__all__ = [
+    "EllipseMKE",
+    "GaussianShrinkageModel",
+    "MinimumKantorovichEstimator",
+    "RBMDenoiser",
+    "RBMImputer",
+    "WassersteinRBM",
+    "__version__",
+    "datasets",
+    "impute",
+    "metrics",
+    "ot",
+]

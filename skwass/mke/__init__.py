@@ -1,0 +1,5 @@
+"""Minimum Kantorovich estimators for simulators (generative models)."""
+
+from skwass.mke._estimator import MinimumKantorovichEstimator
+
+__all__ = ["MinimumKantorovichEstimator"]

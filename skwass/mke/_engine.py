@@ -1,0 +1,357 @@
+"""Shared engine of the minimum Kantorovich estimators.
+
+A model is a differentiable push-forward ``x = g_theta(z)`` of base noise
+``z``. The engine evaluates a loss between a model sample and the data with the
+public functions of :mod:`skwass.ot`, chains the loss gradient with respect to
+the sample points to the parameters (a vector-Jacobian product supplied by the
+model), and minimizes it with
+
+* ``"lbfgs"``: full-batch L-BFGS-B (SciPy) on noise drawn once and kept fixed
+  (common random numbers), averaged over one or more noise sets;
+* ``"nelder-mead"``: the same deterministic objective, derivative-free;
+* ``"adam"``: minibatch Adam as in Genevay et al. (2018), Algorithm 1, with
+  fresh noise and a fresh data minibatch at every step.
+
+Only :mod:`skwass.ot` (and POT for exact transport plans) is called here.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning
+
+from skwass.ot import cost_matrix, mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
+
+LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
+GRAD_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+# Power k with cost = |x - y|**k on the line, for the exact 1-D coupling.
+_POWER_1D = {"euclidean": 1, "cityblock": 1, "sqeuclidean": 2}
+
+
+# ---------------------------------------------------------------------------
+# Losses between a model sample and the data, with gradients w.r.t. the sample
+# ---------------------------------------------------------------------------
+
+
+def metric_gradient(P, X, Y, metric):
+    """``G_i = sum_j P_ij grad_x c(x_i, y_j)`` for the built-in point metrics.
+
+    The gradient of ``|x - y|`` at ``x == y`` is taken as 0.
+    """
+    if metric == "sqeuclidean":
+        return 2.0 * (P.sum(axis=1)[:, None] * X - P @ Y)
+    grad = np.zeros_like(X)
+    for start in range(0, X.shape[0], 256):  # bounded (256, m, d) temporaries
+        diff = X[start:start + 256, None, :] - Y[None, :, :]
+        if metric == "cityblock":
+            direction = np.sign(diff)
+        else:
+            norm = np.sqrt(np.sum(diff * diff, axis=2, keepdims=True))
+            direction = np.divide(diff, norm, out=np.zeros_like(diff), where=norm > 0)
+        grad[start:start + 256] = np.einsum("ij,ijk->ik", P[start:start + 256], direction)
+    return grad
+
+
+def _coupling_1d(x, y, power, return_grad):
+    """Monotone (optimal) coupling of two uniform 1-D samples.
+
+    Returns the total cost ``sum_q mass_q |x_q - y_q|**power`` and, with
+    ``return_grad``, its gradient with respect to ``x``. Equal sizes pair the
+    order statistics; otherwise the mass between consecutive CDF levels goes
+    from the quantile of ``x`` to that of ``y`` (as :func:`skwass.ot.wasserstein`).
+    """
+    n, m = x.size, y.size
+    if n == m:
+        order_x = np.argsort(x, kind="stable")
+        diff = x[order_x] - np.sort(y)
+        mass = np.full(n, 1.0 / n)
+        ix = np.arange(n)
+    else:
+        order_x, order_y = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
+        cdf_x, cdf_y = np.arange(1, n + 1) / n, np.arange(1, m + 1) / m
+        levels = np.union1d(cdf_x, cdf_y)
+        mass = np.diff(levels, prepend=0.0)
+        ix = np.minimum(np.searchsorted(cdf_x, levels * (1 - 1e-12), side="left"), n - 1)
+        iy = np.minimum(np.searchsorted(cdf_y, levels * (1 - 1e-12), side="left"), m - 1)
+        diff = x[order_x[ix]] - y[order_y[iy]]
+    total = float(mass @ np.abs(diff) ** power)
+    if not return_grad:
+        return total, None
+    slope = mass * power * np.abs(diff) ** (power - 1) * np.sign(diff)
+    grad = np.zeros(n)
+    grad[order_x] = np.bincount(ix, weights=slope, minlength=n)
+    return total, grad
+
+
+def _exact_wasserstein(X, Y, metric, p, return_grad):
+    """Exact ``W_p`` and its gradient (optimal plan held fixed, a subgradient).
+
+    One-feature data use the sorted coupling (the data's order is recomputed at
+    each call, which is the cost that matters in simulator fits); otherwise
+    :func:`skwass.ot.wasserstein` gives the value and POT's plan the gradient.
+    """
+    if X.shape[1] == 1:
+        total, grad = _coupling_1d(X[:, 0], Y[:, 0], _POWER_1D[metric] * p, return_grad)
+        value = total ** (1.0 / p)
+        if not return_grad:
+            return value
+        grad = grad[:, None]
+    else:
+        value = wasserstein(X, Y, metric=metric, p=p)
+        if not return_grad:
+            return value
+        import ot
+
+        D = cost_matrix(X, Y, metric=metric).astype(np.float64)
+        a, b = np.full(X.shape[0], 1.0 / X.shape[0]), np.full(Y.shape[0], 1.0 / Y.shape[0])
+        plan = ot.emd(a, b, D**p, numItermax=10**7)
+        total = float(np.sum(plan * D**p))
+        weight = plan * p * D ** (p - 1) if p != 1 else plan
+        grad = metric_gradient(weight, X, Y, metric)
+    # d total**(1/p) = total**(1/p - 1) / p d total
+    factor = total ** (1.0 / p - 1.0) / p if total > 0 else 0.0
+    return value, factor * grad
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss between a model sample ``X`` and data ``Y`` (both 2-D).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`LOSSES`, or ``"entropic"``: the un-debiased entropic OT
+        value ``<P, C> + eps KL(P | a x b)`` (Montavon et al.'s ``W_gamma`` up
+        to the constant ``eps log(nm)``). Any Sinkhorn loss with ``eps == 0``
+        is the exact Wasserstein distance.
+    eps : float
+        Entropic regularization, in cost units.
+    metric : str
+        Ground cost for the OT losses.
+    n_sinkhorn_iter : int
+        L, the number of unrolled iterations of ``"sinkhorn"``.
+    bandwidth : float
+        Gaussian kernel bandwidth of ``"mmd"``.
+    p : float
+        Order of the exact Wasserstein distance.
+    tol : float
+        L1 marginal tolerance of the Sinkhorn solves run to convergence.
+    """
+
+    name: str = "sinkhorn_divergence"
+    eps: float = 0.1
+    metric: str = "sqeuclidean"
+    n_sinkhorn_iter: int = 20
+    bandwidth: float = 1.0
+    p: float = 1.0
+    tol: float = 1e-6
+
+    def __call__(self, X, Y, return_grad=False):
+        """Loss value, and its gradient with respect to ``X`` with ``return_grad``."""
+        name = self.name
+        if name in ("sinkhorn_divergence", "sinkhorn", "entropic") and self.eps == 0:
+            name = "wasserstein"
+        if name == "sinkhorn_divergence":
+            out = sinkhorn_divergence(X, Y, eps=self.eps, metric=self.metric,
+                                      return_grad=return_grad, tol=self.tol)
+        elif name == "sinkhorn":
+            out = sinkhorn_divergence(X, Y, eps=self.eps, metric=self.metric, kind="primal",
+                                      n_iter=self.n_sinkhorn_iter, return_grad=return_grad)
+        elif name == "entropic":
+            res = sinkhorn_points(X, Y, eps=self.eps, metric=self.metric, tol=self.tol)
+            if not return_grad:
+                return res.value
+            return res.value, metric_gradient(res.plan(), X, Y, self.metric)
+        elif name in ("mmd", "energy"):
+            kernel = "gaussian" if name == "mmd" else "energy"
+            out = mmd(X, Y, kernel=kernel, bandwidth=self.bandwidth, return_grad=return_grad)
+        else:
+            return _exact_wasserstein(X, Y, self.metric, self.p, return_grad)
+        if not return_grad:
+            return float(out)
+        return float(out[0]), out[1]
+
+
+# ---------------------------------------------------------------------------
+# Optimizers
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`minimize_loss`."""
+
+    theta: np.ndarray
+    loss: float
+    n_iter: int
+    converged: bool
+
+
+def _check_sample(X, n_features, name):
+    """A model sample must be a finite (n, n_features) float array."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise ValueError(
+            f"The {name} returned an array of shape {np.shape(X)}; expected "
+            f"(n_samples, {n_features}) to match the data."
+        )
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"The {name} returned NaN or infinite samples.")
+    return X
+
+
+class _Objective:
+    """Average loss over fixed noise sets, with the chained parameter gradient.
+
+    ``model(theta, noise)`` returns the sample; ``model.vjp(theta, noise, G)``
+    returns ``sum_i G_i . d x_i / d theta``. The last value is cached so that the
+    per-iteration printout costs nothing.
+    """
+
+    def __init__(self, model, Y, loss, noise_sets, name):
+        self.model, self.Y, self.loss, self.noise_sets = model, Y, loss, noise_sets
+        self.name = name
+        self.last = (None, np.inf)
+
+    def value(self, theta):
+        total = 0.0
+        for noise in self.noise_sets:
+            X = _check_sample(self.model(theta, noise), self.Y.shape[1], self.name)
+            total += self.loss(X, self.Y)
+        total /= len(self.noise_sets)
+        self.last = (np.array(theta, copy=True), total)
+        return total
+
+    def value_and_grad(self, theta):
+        total, grad = 0.0, np.zeros_like(theta)
+        for noise in self.noise_sets:
+            X = _check_sample(self.model(theta, noise), self.Y.shape[1], self.name)
+            value, grad_X = self.loss(X, self.Y, return_grad=True)
+            total += value
+            grad += self.model.vjp(theta, noise, np.reshape(grad_X, X.shape))
+        total /= len(self.noise_sets)
+        self.last = (np.array(theta, copy=True), total)
+        return total, grad / len(self.noise_sets)
+
+    def cached(self, theta):
+        cached_theta, value = self.last
+        if cached_theta is not None and np.array_equal(cached_theta, theta):
+            return value
+        return self.value(theta)
+
+
+def _warn_max_iter(solver, max_iter):
+    warnings.warn(
+        f"The {solver} optimizer stopped after max_iter={max_iter} iterations "
+        "without converging; increase max_iter or tol.",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
+
+
+def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, draw_noise=None,
+                  bounds=None, max_iter=100, tol=1e-6, learning_rate=0.01, batch_size=200,
+                  n_iter_no_change=10, rng=None, verbose=0, name="model"):
+    """Minimize ``loss(model(theta, noise), Y)`` over ``theta``.
+
+    Parameters
+    ----------
+    model : callable with a ``vjp`` method
+        ``model(theta, noise) -> X`` and ``model.vjp(theta, noise, G) -> grad_theta``
+        (``vjp`` may be absent for ``solver="nelder-mead"``).
+    theta0 : ndarray of shape (n_params,)
+    Y : ndarray of shape (n_data, n_features)
+    loss : Loss
+    solver : {"lbfgs", "nelder-mead", "adam"}
+    noise_sets : list
+        Fixed noise for ``"lbfgs"`` and ``"nelder-mead"``; the objective is the
+        average over the sets.
+    draw_noise : callable
+        ``draw_noise(rng, n) -> noise`` for ``"adam"`` (fresh noise each step).
+    bounds : ndarray of shape (n_params, 2) or None
+        Box constraints; ``-inf`` / ``inf`` for none. Adam projects onto them.
+    max_iter, tol, learning_rate, batch_size, n_iter_no_change
+        Optimizer settings; ``batch_size`` is also the number of data points of
+        an Adam minibatch (all of ``Y`` when it is smaller).
+    rng : numpy.random.RandomState
+    verbose : int
+        Print the loss at each iteration.
+    name : str
+        Names the model in error messages.
+
+    Returns
+    -------
+    result : FitResult
+    """
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    scipy_bounds = None if bounds is None else [
+        (None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
+        for lo, hi in bounds
+    ]
+    if solver == "adam":
+        return _adam(model, theta0, Y, loss, draw_noise, bounds, max_iter, tol, learning_rate,
+                     batch_size, n_iter_no_change, rng, verbose, name)
+
+    objective = _Objective(model, Y, loss, noise_sets, name)
+    iteration = [0]
+
+    def callback(xk, *args):
+        iteration[0] += 1
+        if verbose:
+            print(f"Iteration {iteration[0]}, loss = {objective.cached(xk):.6g}")
+
+    if solver == "lbfgs":
+        res = minimize(objective.value_and_grad, theta0, jac=True, method="L-BFGS-B",
+                       bounds=scipy_bounds, tol=tol, callback=callback,
+                       options={"maxiter": max_iter})
+        hit_limit = res.status == 1
+    else:
+        res = minimize(objective.value, theta0, method="Nelder-Mead", bounds=scipy_bounds,
+                       callback=callback,
+                       options={"maxiter": max_iter, "xatol": tol, "fatol": tol,
+                                "adaptive": theta0.size > 3})
+        hit_limit = res.status in (1, 2)
+    if hit_limit:
+        _warn_max_iter(solver, max_iter)
+    theta = np.asarray(res.x, dtype=np.float64)
+    return FitResult(theta, float(objective.cached(theta)), int(res.nit), not hit_limit)
+
+
+def _adam(model, theta, Y, loss, draw_noise, bounds, max_iter, tol, learning_rate, batch_size,
+          n_iter_no_change, rng, verbose, name, beta1=0.9, beta2=0.999, adam_eps=1e-8):
+    """Minibatch Adam (Kingma & Ba) with projection onto the box ``bounds``.
+
+    Stops when an exponential moving average of the minibatch loss has not
+    improved by ``tol`` for ``n_iter_no_change`` consecutive steps.
+    """
+    theta = theta.copy()
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    n_data = Y.shape[0]
+    average, best, stall = None, np.inf, 0
+    for it in range(1, max_iter + 1):
+        noise = draw_noise(rng, batch_size)
+        batch = Y if n_data <= batch_size else Y[rng.choice(n_data, batch_size, replace=False)]
+        X = _check_sample(model(theta, noise), Y.shape[1], name)
+        value, grad_X = loss(X, batch, return_grad=True)
+        grad = model.vjp(theta, noise, np.reshape(grad_X, X.shape))
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad * grad
+        step = m / (1 - beta1**it) / (np.sqrt(v / (1 - beta2**it)) + adam_eps)
+        theta = theta - learning_rate * step
+        if bounds is not None:
+            theta = np.clip(theta, bounds[:, 0], bounds[:, 1])
+        average = value if average is None else 0.9 * average + 0.1 * value
+        if verbose:
+            print(f"Iteration {it}, loss = {value:.6g}")
+        if average < best - tol:
+            best, stall = average, 0
+        else:
+            stall += 1
+            if stall >= n_iter_no_change:
+                return FitResult(theta, float(average), it, True)
+    _warn_max_iter("adam", max_iter)
+    return FitResult(theta, float(average), max_iter, False)

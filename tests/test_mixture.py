@@ -1,0 +1,142 @@
+"""Tests of EllipseMKE (Genevay et al. 2018, section 4.1)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skwass.mixture import EllipseMKE
+from skwass.mixture._ellipse import _EllipsoidPushForward, uniform_ball
+from skwass.mke._engine import Loss, _Objective
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_numba_thread():
+    """Small Sinkhorn problems: one Numba thread (see tests/test_mke.py)."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def iris3():
+    X, y = load_iris(return_X_y=True)
+    return PCA(3).fit_transform(X), y
+
+
+def fitted(shapes, centers):
+    """An EllipseMKE with given ellipsoids (fitted attributes set by hand)."""
+    est = EllipseMKE(n_components=len(centers))
+    est.shapes_, est.centers_ = np.asarray(shapes, float), np.asarray(centers, float)
+    est.n_features_in_ = est.centers_.shape[1]
+    return est
+
+
+def test_uniform_ball_radius_distribution():
+    z = uniform_ball(np.random.RandomState(0), 20000, 3)
+    radius = np.linalg.norm(z, axis=1)
+    assert radius.max() <= 1.0
+    # P(|z| <= r) = r^3: E|z| = 3/4, E|z|^2 = 3/5; directions are isotropic.
+    assert radius.mean() == pytest.approx(0.75, abs=0.01)
+    assert np.mean(radius**2) == pytest.approx(0.6, abs=0.01)
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=0.015)
+
+
+@pytest.mark.parametrize("loss", [Loss("sinkhorn_divergence", eps=0.5),
+                                  Loss("sinkhorn", eps=0.5), Loss("mmd", bandwidth=1.0)],
+                         ids=lambda loss: loss.name)
+def test_chained_gradient_matches_finite_differences(loss, rng):
+    model = _EllipsoidPushForward(2, 2)
+    noise = model.draw(np.random.RandomState(0), 12)
+    Y = rng.normal(size=(15, 2))
+    objective = _Objective(model, Y, loss, [noise], "ellipsoid model")
+    theta = rng.normal(size=2 * 4 + 2 * 2)
+    _, grad = objective.value_and_grad(theta)
+    expected = np.array([
+        (objective.value(theta + step) - objective.value(theta - step)) / 2e-6
+        for step in 1e-6 * np.eye(theta.size)
+    ])
+    np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_push_forward_stays_in_ellipsoids():
+    A = np.array([[[2.0, 0.0], [0.0, 0.5]], [[1.0, 1.0], [0.0, 1.0]]])
+    c = np.array([[0.0, 0.0], [5.0, 5.0]])
+    est = fitted(A, c)
+    X, labels = est.sample(500, random_state=0)
+    inside = est.contains(X)
+    assert np.all(inside[np.arange(500), labels])
+    np.testing.assert_array_equal(np.bincount(labels), [250, 250])
+
+
+def test_contains_predict_and_table_against_brute_force(rng):
+    A = np.array([[[2.0, 0.0], [0.0, 0.5]], [[1.0, 0.3], [0.0, 1.0]], [[0.7, 0.0], [0.2, 0.7]]])
+    c = np.array([[0.0, 0.0], [1.0, 0.5], [-1.0, 1.0]])
+    est = fitted(A, c)
+    X = rng.uniform(-3, 3, size=(400, 2))
+    y = rng.integers(0, 4, size=400)
+    norms = np.array([[np.linalg.norm(np.linalg.solve(A[k], x - c[k])) for k in range(3)]
+                      for x in X])
+    np.testing.assert_array_equal(est.contains(X), norms <= 1)
+    np.testing.assert_array_equal(est.predict(X), norms.argmin(axis=1))
+    table = est.ellipsoid_class_table(X, y)
+    expected = [[np.sum((norms[:, i] <= 1) & (y == j)) for j in range(4)] for i in range(3)]
+    np.testing.assert_array_equal(table, expected)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_recovers_two_uniform_discs():
+    rng = np.random.RandomState(0)
+    disc = uniform_ball(rng, 300, 2)
+    X = np.vstack([disc[:150] * [2.0, 0.5], disc[150:] * 0.8 + [6.0, 0.0]])
+    est = EllipseMKE(n_components=2, solver="lbfgs", eps=0.05, batch_size=300,
+                     max_iter=200, random_state=0).fit(X)
+    order = np.argsort(est.centers_[:, 0])
+    np.testing.assert_allclose(est.centers_[order], [[0, 0], [6, 0]], atol=0.3)
+    # A_k is identifiable up to a rotation: compare the semi-axes (singular values).
+    semi_axes = np.linalg.svd(est.shapes_[order], compute_uv=False)
+    np.testing.assert_allclose(semi_axes, [[2.0, 0.5], [0.8, 0.8]], rtol=0.1)
+    assert est.score(X) > EllipseMKE(n_components=2, max_iter=1, random_state=0).fit(X).score(X)
+
+
+def test_iris_table_mmd(iris3):
+    """Table 1 (MMD column block): one ellipsoid holds setosa, two split the others."""
+    X, y = iris3
+    est = EllipseMKE(loss="mmd", bandwidth=1.0, max_iter=300, random_state=0).fit(X)
+    table = est.ellipsoid_class_table(X, y)
+    setosa = np.argmax(table[:, 0])
+    assert table[setosa, 0] >= 30 and table[setosa, 1:].sum() == 0
+    others = np.delete(table, setosa, axis=0)[:, 1:]
+    assert np.trace(others) >= 60 or np.trace(others[::-1]) >= 60
+
+
+def test_errors_warnings_verbose_gridsearch(capsys, iris3):
+    X, _ = iris3
+    with pytest.raises(ValueError, match="n_samples=2 should be >= n_components=3"):
+        EllipseMKE().fit(X[:2])
+    est = EllipseMKE(max_iter=3, tol=0, verbose=1, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X)
+    assert "Iteration 3, loss = " in capsys.readouterr().out
+    with pytest.raises(ValueError, match="y must have shape"):
+        est.ellipsoid_class_table(X, np.zeros(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(EllipseMKE(loss="sinkhorn", max_iter=20, random_state=0),
+                              {"eps": [0.5, 1.0]}, cv=2).fit(X)
+    assert search.best_params_["eps"] in (0.5, 1.0)
+
+
+# tol=1 with n_iter_no_change=2: converged after 3 Adam steps (no warnings), fast.
+@parametrize_with_checks([EllipseMKE(n_components=2, max_iter=5, n_iter_no_change=2, tol=1.0,
+                                     batch_size=20, eps=1.0, random_state=0)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
