@@ -1,5 +1,8 @@
 """NumPy backend: routes array-level operations to the Numba kernels."""
 
+import functools
+
+import numba
 import numpy as np
 
 from skwass._kernels import _costs, _sinkhorn
@@ -7,15 +10,49 @@ from skwass._kernels import _costs, _sinkhorn
 name = "numpy"
 METRIC_CODES = _costs.METRIC_CODES
 
-ctransform_rows = _sinkhorn.ctransform_rows
-ctransform_cols = _sinkhorn.ctransform_cols
-ctransform_online = _sinkhorn.ctransform_online
-plan_matrix = _sinkhorn.plan_matrix
-plan_statistics = _sinkhorn.plan_statistics
-plan_statistics_online = _sinkhorn.plan_statistics_online
-sinkhorn_scaling = _sinkhorn.sinkhorn_scaling
-sinkhorn_online = _sinkhorn.sinkhorn_online
-sinkhorn_symmetric = _sinkhorn.sinkhorn_symmetric
+# Below this many cost entries a kernel runs on one thread: the parallel
+# region's start-up (tens of microseconds, milliseconds on a loaded machine
+# or under joblib workers) costs more than the work it would split.
+PARALLEL_MIN_SIZE = 2**16
+
+
+def _dense_size(C, *args):
+    return C.size
+
+
+def _points_size(X, Y, *args):
+    return X.shape[0] * Y.shape[0]
+
+
+def _serial_when_small(kernel, size):
+    """Run ``kernel`` with one Numba thread when ``size(*args)`` is small."""
+
+    @functools.wraps(kernel)
+    def call(*args):
+        threads = numba.get_num_threads()
+        if threads == 1 or size(*args) >= PARALLEL_MIN_SIZE:
+            return kernel(*args)
+        numba.set_num_threads(1)
+        try:
+            return kernel(*args)
+        finally:
+            numba.set_num_threads(threads)
+
+    return call
+
+
+ctransform_rows = _serial_when_small(_sinkhorn.ctransform_rows, _dense_size)
+ctransform_cols = _serial_when_small(_sinkhorn.ctransform_cols, _dense_size)
+ctransform_online = _serial_when_small(_sinkhorn.ctransform_online, _points_size)
+plan_matrix = _serial_when_small(_sinkhorn.plan_matrix, _dense_size)
+plan_statistics = _serial_when_small(_sinkhorn.plan_statistics, _dense_size)
+plan_statistics_online = _serial_when_small(_sinkhorn.plan_statistics_online, _points_size)
+sinkhorn_scaling = _serial_when_small(_sinkhorn.sinkhorn_scaling, _dense_size)
+sinkhorn_online = _serial_when_small(_sinkhorn.sinkhorn_online, _points_size)
+sinkhorn_symmetric = _serial_when_small(_sinkhorn.sinkhorn_symmetric, _dense_size)
+
+_pairwise_cost = _serial_when_small(_costs.pairwise_cost, _points_size)
+_contract_cost_gradient = _serial_when_small(_costs.contract_cost_gradient, _dense_size)
 
 
 def pairwise_cost(X, Y, metric):
@@ -28,7 +65,7 @@ def pairwise_cost(X, Y, metric):
             - 2.0 * (X @ Y.T)
         )
         return np.maximum(sq, 0.0, out=sq)
-    return _costs.pairwise_cost(X, Y, METRIC_CODES[metric])
+    return _pairwise_cost(X, Y, METRIC_CODES[metric])
 
 
 def hamming(X, Y):
@@ -42,6 +79,6 @@ def cost_gradient(G, X, Y, metric):
     """``sum_j G_ij * grad_x c(x_i, y_j)`` for the built-in point metrics."""
     if metric == "sqeuclidean":
         return 2.0 * (G.sum(axis=1)[:, None] * X - G @ Y)
-    return _costs.contract_cost_gradient(
+    return _contract_cost_gradient(
         np.ascontiguousarray(G, dtype=np.float64), X, Y, METRIC_CODES[metric]
     )
