@@ -60,11 +60,12 @@ def _primal_adjoint(result, C):
     return grad_C, alpha, beta
 
 
-def _unrolled_sinkhorn(C, a, b, eps, n_iter):
+def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
     """Genevay et al. (2018) eq. (8), Algorithm 2, and its reverse mode.
 
     Runs ``u <- a / (K v)``, ``v <- b / (K^T u)`` exactly ``n_iter`` times from
-    ``v = 1`` and returns ``(<P_L, C>, dL/dC, dL/da, dL/db)``. Only the
+    ``v = 1`` and returns ``(<P_L, C>, dL/dC, dL/da, dL/db)`` (the gradients
+    are ``None`` without ``with_grad``, which skips the reverse sweep). Only the
     ``2 * n_iter`` scaling vectors are stored; the gradient with respect to the
     kernel is one product of those stacks. Row shifts of ``K`` leave ``P_L``
     unchanged and keep it from underflowing.
@@ -86,6 +87,8 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter):
         )
     KC = K * C
     loss = float(u @ KC @ v)
+    if not with_grad:
+        return loss, None, None, None
     # Reverse sweep, seeded by loss = u^T (K * C) v. The kernel's adjoint is
     # a sum of outer products, collected as two stacks and formed by one GEMM.
     grad_u = KC @ v
@@ -190,7 +193,7 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
     eps = check_eps(eps)
     _check_grad_metric(metric, return_grad)
     C = cost_matrix(X, Y, metric=metric).astype(np.float64, copy=False)
-    loss, grad_C, grad_a, _ = _unrolled_sinkhorn(C, a, b, eps, n_iter)
+    loss, grad_C, grad_a, _ = _unrolled_sinkhorn(C, a, b, eps, n_iter, return_grad)
     if not return_grad:
         return loss
     grad_X = _position_gradient(grad_C, X, Y, metric, symmetric=False)
@@ -276,7 +279,9 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         need_grad = return_grad and key != "yy"
         if n_iter is not None:
             C = C.astype(np.float64, copy=False)
-            loss, grad_C, grad_w1, grad_w2 = _unrolled_sinkhorn(C, w1, w2, eps, n_iter)
+            loss, grad_C, grad_w1, grad_w2 = _unrolled_sinkhorn(
+                C, w1, w2, eps, n_iter, need_grad
+            )
         else:
             symmetric = key != "xy" or (
                 P1.shape == P2.shape and np.array_equal(P1, P2) and np.array_equal(w1, w2)
