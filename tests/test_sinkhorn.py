@@ -234,3 +234,58 @@ def test_inputs_not_modified(rng):
     for arr, copy in zip((a, b, C), copies, strict=True):
         np.testing.assert_array_equal(arr, copy)
     np.testing.assert_array_equal(init[0], res.f)
+
+
+# ---------------------------------------------------------------------------
+# Batches
+# ---------------------------------------------------------------------------
+
+
+def test_batch_matches_single_problems(rng):
+    """A stack of problems with per-problem weights and eps equals B solves."""
+    problems = [random_problem(rng, 30, 25, d=2) for _ in range(4)]
+    C = np.stack([cost_matrix(X, Y) for X, Y, _, _ in problems])
+    a = np.stack([p[2] for p in problems])
+    b = np.stack([p[3] for p in problems])
+    a[1, 3] = 0.0
+    a[1] /= a[1].sum()
+    eps = np.array([0.05, 0.1, 0.5, 0.01]) * C.mean()
+    batch = sinkhorn(a, b, C, eps, tol=1e-10)
+    assert batch.converged.all() and batch.f.shape == (4, 30) and batch.g.shape == (4, 25)
+    plans = batch.plan()
+    for k in range(4):
+        single = sinkhorn(a[k], b[k], C[k], eps[k], tol=1e-10)
+        # POT's log-domain solver takes log(0) on the zero weight of problem 1.
+        P_ref = single.plan() if k == 1 else pot_log_reference(a[k], b[k], C[k], eps[k])[0]
+        np.testing.assert_allclose(plans[k], P_ref, atol=1e-7 * P_ref.max())
+        np.testing.assert_allclose(batch.transport_cost[k], single.transport_cost, rtol=1e-8)
+        np.testing.assert_allclose(batch.value[k], single.value, rtol=1e-8)
+        assert batch.marginal_error[k] <= 1e-9
+
+
+def test_batch_shared_weights_and_warm_start(rng):
+    X, Y, a, b = random_problem(rng, 20, 20)
+    C = cost_matrix(X, Y)
+    stack = np.stack([C, 2 * C])
+    cold = sinkhorn(a, b, stack, 0.05)
+    np.testing.assert_allclose(
+        cold.transport_cost[1], sinkhorn(a, b, 2 * C, 0.05).transport_cost, rtol=1e-8
+    )
+    warm = sinkhorn(a, b, stack * (1 + 1e-6), 0.05, init=(cold.f, cold.g))
+    # Each problem keeps its own potentials (the slow 2C problem saves less).
+    assert warm.converged.all() and np.all(warm.n_iter < cold.n_iter)
+    assert warm.n_iter[0] < cold.n_iter[0] / 2
+
+
+def test_batch_bad_input(rng):
+    C = rng.random((3, 4, 5))
+    with pytest.raises(ValueError, match="eps has 2 entries"):
+        sinkhorn(None, None, C, [0.1, 0.2])
+    with pytest.raises(ValueError, match="a has 2 rows"):
+        sinkhorn(np.full((2, 4), 0.25), None, C, 0.1)
+    with pytest.raises(ValueError, match="eps must be positive"):
+        sinkhorn(None, None, C, [0.1, -1.0, 0.2])
+    with pytest.raises(ValueError, match="eps must be a positive real"):
+        sinkhorn(None, None, C[0], [0.1, 0.2])
+    with pytest.warns(ConvergenceWarning, match="1 of 3 problems|of 3 problems"):
+        sinkhorn(None, None, C * 100, [1.0, 0.01, 1.0], max_iter=2, eps_scaling=None)

@@ -50,6 +50,9 @@ plan_statistics_online = _serial_when_small(_sinkhorn.plan_statistics_online, _p
 sinkhorn_scaling = _serial_when_small(_sinkhorn.sinkhorn_scaling, _dense_size)
 sinkhorn_online = _serial_when_small(_sinkhorn.sinkhorn_online, _points_size)
 sinkhorn_symmetric = _serial_when_small(_sinkhorn.sinkhorn_symmetric, _dense_size)
+# Batches parallelize over problems, each solved on one thread.
+sinkhorn_batch = _sinkhorn.sinkhorn_batch
+plan_statistics_batch = _sinkhorn.plan_statistics_batch
 
 _pairwise_cost = _serial_when_small(_costs.pairwise_cost, _points_size)
 _contract_cost_gradient = _serial_when_small(_costs.contract_cost_gradient, _dense_size)

@@ -412,3 +412,131 @@ def sinkhorn_symmetric(C, log_a, eps, F, tol, max_iter):
         if err <= tol:
             break
     return it, err
+
+
+# ---------------------------------------------------------------------------
+# Batches of small problems: one serial solver per problem, problems in prange
+# ---------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _ctransform_rows_serial(C, G, log_b, eps, out):
+    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange)."""
+    n, m = C.shape
+    inv_eps = 1.0 / eps
+    for i in range(n):
+        top = -np.inf
+        for j in range(m):
+            z = log_b[j] + (G[j] - C[i, j]) * inv_eps
+            if z > top:
+                top = z
+        acc = 0.0
+        for j in range(m):
+            acc += np.exp(log_b[j] + (G[j] - C[i, j]) * inv_eps - top)
+        out[i] = -eps * (top + np.log(acc))
+
+
+@numba.njit(cache=True)
+def _ctransform_cols_serial(C, F, log_a, eps, out):
+    """Serial :func:`ctransform_cols` into ``out``: a streaming pass over rows."""
+    n, m = C.shape
+    inv_eps = 1.0 / eps
+    top = np.full(m, -np.inf)
+    acc = np.zeros(m)
+    for i in range(n):
+        for j in range(m):
+            z = log_a[i] + (F[i] - C[i, j]) * inv_eps
+            if z == -np.inf:
+                continue
+            if z <= top[j]:
+                acc[j] += np.exp(z - top[j])
+            else:
+                acc[j] = acc[j] * np.exp(top[j] - z) + 1.0
+                top[j] = z
+    for j in range(m):
+        out[j] = -eps * (top[j] + np.log(acc[j]))
+
+
+@numba.njit(cache=True)
+def _sinkhorn_log_serial(C, log_a, log_b, eps, F, G, tol, max_iter):
+    """Over-relaxed log-domain Sinkhorn on one dense problem, on one thread.
+
+    The dense twin of :func:`sinkhorn_online` (same updates, same free error
+    read-off, same adaptive omega); zero weights (``-inf`` logs) are allowed.
+    Returns ``(n_iter, marginal_error)``; ``F`` ends as the exact ``T(G)``.
+    """
+    n, m = C.shape
+    TG = np.empty(n)
+    TF = np.empty(m)
+    omega = 1.0
+    cap = _OMEGA_MAX
+    err_start = -1.0
+    err = np.inf
+    it = 0
+    while it < max_iter:
+        _ctransform_rows_serial(C, G, log_b, eps, TG)
+        err = 0.0
+        for i in range(n):
+            if log_a[i] > -np.inf:
+                a_i = np.exp(log_a[i])
+                err += abs(a_i * np.exp((F[i] - TG[i]) / eps) - a_i)
+            F[i] = (1.0 - omega) * F[i] + omega * TG[i]
+        _ctransform_cols_serial(C, F, log_a, eps, TF)
+        for j in range(m):
+            if log_b[j] > -np.inf:
+                b_j = np.exp(log_b[j])
+                err += abs(b_j * np.exp((G[j] - TF[j]) / eps) - b_j)
+            G[j] = (1.0 - omega) * G[j] + omega * TF[j]
+        it += 1
+        if not err < np.inf:
+            _ctransform_rows_serial(C, G, log_b, eps, F)
+            omega = 1.0
+            cap = 1.0 + 0.5 * (cap - 1.0)
+            err_start = -1.0
+            continue
+        if err <= tol:
+            break
+        if it % _RATE_WINDOW == 1:
+            if err_start > 0.0:
+                omega, cap = _next_omega(
+                    omega, cap, (err / err_start) ** (1.0 / _RATE_WINDOW), err
+                )
+            err_start = err
+    _ctransform_rows_serial(C, G, log_b, eps, F)
+    return it, err
+
+
+@numba.njit(cache=True, parallel=True)
+def sinkhorn_batch(C, log_a, log_b, eps, F, G, tol, max_iter):
+    """Solve the ``B`` problems ``C[k]`` (weights ``log_a[k]``, ``log_b[k]``,
+    regularization ``eps[k]``) in parallel over ``k``, one thread each.
+
+    ``F`` and ``G`` (``B x n``, ``B x m``) are warm starts, updated in place.
+    Returns per-problem ``(n_iter, marginal_error)`` arrays.
+    """
+    B = C.shape[0]
+    n_iter = np.zeros(B, dtype=np.int64)
+    errors = np.empty(B)
+    for k in numba.prange(B):
+        n_iter[k], errors[k] = _sinkhorn_log_serial(
+            C[k], log_a[k], log_b[k], eps[k], F[k], G[k], tol, max_iter
+        )
+    return n_iter, errors
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_statistics_batch(C, F, G, log_a, log_b, eps):
+    """Per problem ``(<P, C>, row sums, column sums)``, parallel over problems."""
+    B, n, m = C.shape
+    cost = np.zeros(B)
+    rows = np.zeros((B, n))
+    cols = np.zeros((B, m))
+    for k in numba.prange(B):
+        inv_eps = 1.0 / eps[k]
+        for i in range(n):
+            for j in range(m):
+                p = np.exp(log_a[k, i] + log_b[k, j] + (F[k, i] + G[k, j] - C[k, i, j]) * inv_eps)
+                cost[k] += p * C[k, i, j]
+                rows[k, i] += p
+                cols[k, j] += p
+    return cost, rows, cols

@@ -69,11 +69,17 @@ class SinkhornResult:
     _cost: Callable = field(repr=False)
 
     def plan(self):
-        """Return the dense transport plan ``P`` of shape (n, m)."""
+        """Return the dense transport plan ``P`` of shape (n, m), or (B, n, m)."""
         C = self._cost()
         with np.errstate(divide="ignore"):
             log_a, log_b = np.log(self.a), np.log(self.b)
-        return get_backend(C).plan_matrix(C, self.f, self.g, log_a, log_b, self.eps)
+        backend = get_backend(C)
+        if C.ndim == 3:
+            return np.stack([
+                backend.plan_matrix(C[k], self.f[k], self.g[k], log_a[k], log_b[k], self.eps[k])
+                for k in range(C.shape[0])
+            ])
+        return backend.plan_matrix(C, self.f, self.g, log_a, log_b, self.eps)
 
 
 # eps-scaling starts at most this many times above the target eps: Sinkhorn
@@ -114,6 +120,21 @@ def _check_init(init, n, m):
         raise ValueError(
             f"init potentials have lengths {f0.shape[0]} and {g0.shape[0]}; "
             f"expected {n} and {m}."
+        )
+    return f0, g0
+
+
+def _check_batch_init(init, B, n, m):
+    if init is None:
+        return None
+    if not isinstance(init, (tuple, list)) or len(init) != 2:
+        raise ValueError("init must be a pair (f, g) of potentials or None.")
+    f0 = check_float_array(init[0], "init[0] (f)", ndim=2, dtype=np.float64)
+    g0 = check_float_array(init[1], "init[1] (g)", ndim=2, dtype=np.float64)
+    if f0.shape != (B, n) or g0.shape != (B, m):
+        raise ValueError(
+            f"init potentials have shapes {f0.shape} and {g0.shape}; "
+            f"expected {(B, n)} and {(B, m)}."
         )
     return f0, g0
 
@@ -231,6 +252,76 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
     return _finish(f_full, g_full, statistics, n_iter, converged, tol, eps, a, b, cost)
 
 
+def _batch_weights(w, B, n, name):
+    """``None``, one shared vector or one per problem -> array (B, n)."""
+    if w is None or np.ndim(w) == 1:
+        return np.tile(check_weights(w, n, name), (B, 1))
+    w = check_float_array(w, name, ndim=2, dtype=np.float64)
+    if w.shape[0] != B:
+        raise ValueError(f"{name} has {w.shape[0]} rows but C holds {B} problems.")
+    return np.stack([check_weights(row, n, f"{name}[{k}]") for k, row in enumerate(w)])
+
+
+def _batch_eps(eps, B):
+    if np.ndim(eps) == 0:
+        return np.full(B, check_eps(eps))
+    eps = check_float_array(eps, "eps", ndim=1, dtype=np.float64)
+    if eps.shape[0] != B:
+        raise ValueError(f"eps has {eps.shape[0]} entries but C holds {B} problems.")
+    if np.any(eps <= 0):
+        raise ValueError("eps must be positive in every problem.")
+    return eps
+
+
+def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
+    """B problems at once: log-domain solver, parallel over problems."""
+    backend = get_backend(C)
+    B, n, m = C.shape
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    if init is None:
+        f, g = np.zeros((B, n)), np.zeros((B, m))
+        cost_range = C.max(axis=(1, 2)) - C.min(axis=(1, 2))
+        start = np.where(
+            (eps_scaling is None) | (cost_range <= _SCALING_RANGE * eps), eps,
+            _SCALING_RANGE * eps,
+        )
+        factor = 0.5 if eps_scaling in (None, "auto") else float(eps_scaling)
+        n_stages = int(np.ceil(np.log(start / eps).max() / np.log(1 / factor))) + 1
+        stages = [np.maximum(eps, start * factor**s) for s in range(n_stages)]
+    else:
+        f, g = init[0].copy(), init[1].copy()
+        stages = [eps]
+    n_iter, error = np.zeros(B, dtype=np.int64), np.full(B, np.inf)
+    for stage_eps, (stage_tol, stage_cap) in zip(
+        stages, _stage_budget(stages, tol, max_iter), strict=True
+    ):
+        budget = max_iter - int(n_iter.max()) if stage_cap is None else stage_cap
+        if budget <= 0:
+            break
+        it, error = backend.sinkhorn_batch(C, log_a, log_b, stage_eps, f, g, stage_tol, budget)
+        n_iter += it
+    converged = error <= tol
+    transport_cost, row_sums, col_sums = backend.plan_statistics_batch(
+        C, f, g, log_a, log_b, eps
+    )
+    marginal_error = np.abs(row_sums - a).sum(axis=1) + np.abs(col_sums - b).sum(axis=1)
+    if not converged.all():
+        worst = int(np.argmax(marginal_error))
+        warnings.warn(
+            f"Sinkhorn did not converge on {int((~converged).sum())} of {B} problems "
+            f"(worst: problem {worst}, L1 marginal error {marginal_error[worst]:.3g} > "
+            f"tol={tol:.3g}). Increase max_iter or eps.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return SinkhornResult(
+        f=f, g=g, transport_cost=transport_cost, value=(a * f).sum(axis=1) + (b * g).sum(axis=1),
+        n_iter=n_iter, converged=converged, marginal_error=marginal_error, eps=eps, a=a, b=b,
+        _cost=lambda: C,
+    )
+
+
 def _solve_symmetric(a, C, eps, tol, max_iter):
     """``OT(a, a)`` for a symmetric cost with the averaged symmetric update.
 
@@ -305,7 +396,8 @@ _SOLVER_PARAMS = {
 
 @validate_params(
     {"a": ["array-like", None], "b": ["array-like", None], "C": ["array-like"],
-     "eps": [Interval(numbers.Real, 0, None, closed="neither")], **_SOLVER_PARAMS},
+     "eps": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
+     **_SOLVER_PARAMS},
     prefer_skip_nested_validation=True,
 )
 def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", init=None):
@@ -319,14 +411,20 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
 
     Parameters
     ----------
-    a : array-like of shape (n,) or None
-        Source weights (non-negative, summing to 1); ``None`` is uniform.
-    b : array-like of shape (m,) or None
+    a : array-like of shape (n,) or (B, n), or None
+        Source weights (non-negative, summing to 1); ``None`` is uniform. For a
+        batch, one vector shared by all problems or one row per problem.
+    b : array-like of shape (m,) or (B, m), or None
         Target weights; ``None`` is uniform.
-    C : array-like of shape (n, m)
+    C : array-like of shape (n, m) or (B, n, m)
         Cost matrix; float32 input is solved in float32 (tolerance floor 1e-5).
-    eps : float
-        Entropic regularization, in cost units (> 0).
+        A stack of ``B`` matrices is a batch: the problems are solved together
+        in float64, in parallel over problems (one thread each, log-domain
+        over-relaxed iterations), and every field of the result gets a
+        leading batch axis.
+    eps : float or array-like of shape (B,)
+        Entropic regularization, in cost units (> 0); one per problem for a
+        batch (e.g. a grid of eps on the same costs).
     tol : float, default=1e-9
         Stop when the L1 marginal error is at most ``tol``.
     max_iter : int, default=10000
@@ -358,7 +456,22 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
     >>> res.plan().round(4)
     array([[0.5, 0. ],
            [0. , 0.5]])
+
+    A batch: the same costs at three regularizations, solved together.
+
+    >>> batch = sinkhorn(None, None, np.stack([C, C, C]), eps=[0.1, 1.0, 10.0])
+    >>> batch.transport_cost.round(3), batch.f.shape
+    (array([0.   , 0.269, 0.475]), (3, 2))
     """
+    if np.ndim(C) == 3:
+        C = check_float_array(C, "C", ndim=3, dtype=np.float64)
+        B, n, m = C.shape
+        a = _batch_weights(a, B, n, "a")
+        b = _batch_weights(b, B, m, "b")
+        eps = _batch_eps(eps, B)
+        init = _check_batch_init(init, B, n, m)
+        _check_solver_options(tol, max_iter, eps_scaling)
+        return _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init)
     C = check_float_array(C, "C", ndim=2)
     n, m = C.shape
     a = check_weights(a, n, "a")
