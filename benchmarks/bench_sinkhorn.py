@@ -234,7 +234,9 @@ def dense_table(args):
                                       r["note"]))
                 sys.stdout.flush()
             mv = two_matvec_time(C)
-            ratios = ", ".join(f"{rel:g}: {t / mv:.2f}" for rel, t in zip(args.eps, per_iter, strict=True))
+            ratios = ", ".join(
+                f"{rel:g}: {t / mv:.2f}" for rel, t in zip(args.eps, per_iter, strict=True)
+            )
             print(f"   n={n} d={d}: skwass time per iteration / two BLAS matvecs "
                   f"({mv * 1e3:.2f} ms) = {ratios}  (target <= 1.5; includes fixed "
                   f"per-solve overhead)")
@@ -355,7 +357,9 @@ def main():
     parser.add_argument("--online-n", type=int, default=20_000)
     parser.add_argument("--online-max-iter", type=int, default=100_000)
     parser.add_argument("--skip-online", action="store_true")
-    parser.add_argument("--online", action="store_true", help="run the online part even with --quick")
+    parser.add_argument(
+        "--online", action="store_true", help="run the online part even with --quick"
+    )
     parser.add_argument("--skip-compile-time", action="store_true")
     parser.add_argument("--compile-time", action="store_true",
                         help="run the compile-time part even with --quick")

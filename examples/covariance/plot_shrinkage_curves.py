@@ -1,7 +1,7 @@
 """
-=================================================================
+==================================================================
 Smoothed Wasserstein losses favour shrunk models (Montavon Fig. 5)
-=================================================================
+==================================================================
 
 Montavon, Mueller & Cuturi (2016), section 4.3: N = 100 points of N(0, I_10)
 are compared with a sample of the model N(0, theta^2 I) for theta in [0, 1], with

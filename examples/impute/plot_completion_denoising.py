@@ -33,6 +33,7 @@ from skwass.datasets import load_mnist_small
 from skwass.impute import RBMImputer, denoise
 from skwass.metrics import expected_hamming_error
 from skwass.neural_network import WassersteinRBM
+from skwass.plotting import plot_reconstruction_errors
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 EPOCHS = 40 if FAST else 200
@@ -135,16 +136,10 @@ for name, (completion, denoising) in results.items():
     cells = [f"{e:.3f} ({b:.3f} + {v:.3f})" for e, b, v in (completion, denoising)]
     print(f"{name:6s} {cells[0]:>28s} {cells[1]:>28s}")
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 for ax, task, index in zip(axes, ["Completion (k=9)", "Denoising (k=12, l=4)"], [0, 1],
                            strict=True):
-    names = list(results)
-    bias = [results[n][index][1] for n in names]
-    variance = [results[n][index][2] for n in names]
-    ax.barh(names, bias, color="0.35", label="bias")
-    ax.barh(names, variance, left=bias, color="0.75", label="variance")
-    ax.set_title(task)
-    ax.set_xlabel("expected Hamming error")
-axes[0].legend(loc="lower right", fontsize=8)
+    plot_reconstruction_errors({name: pair[index] for name, pair in results.items()}, ax=ax,
+                               title=task)
 fig.tight_layout()
 plt.show()

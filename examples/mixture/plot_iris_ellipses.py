@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Fitting Iris with uniform ellipsoids (Genevay Table 1)
-=====================================================
+======================================================
 
 Genevay, Peyre & Cuturi (2018), section 4.1: the Iris data projected to 3-D by
 PCA is fitted by K = 3 ellipsoids of uniform density and equal mass, with a

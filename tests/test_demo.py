@@ -1,0 +1,71 @@
+"""The ``python -m skwass`` demos, in fast mode on the embedded data."""
+
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from skwass._demo import _hide_patches, _Progress, build_parser, main  # noqa: E402
+
+
+def test_parser_defaults():
+    args = build_parser().parse_args([])
+    assert args.demo == "rbm" and args.output == "skwass-demo" and args.source == "auto"
+
+
+def test_hide_patches_hides_one_square_per_image():
+    X = np.zeros((5, 64))
+    hidden = np.isnan(_hide_patches(X, (8, 8), 3, np.random.default_rng(0)))
+    assert hidden.sum(axis=1).tolist() == [9] * 5
+    for mask in hidden.reshape(5, 8, 8):
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert np.ptp(rows) == 2 and np.ptp(cols) == 2
+
+
+def test_progress_turns_verbose_lines_into_a_bar():
+    import io
+
+    stream = io.StringIO()
+    bar = _Progress("fit", 20, stream=stream)
+    for k in range(1, 21):
+        bar.write(f"[WassersteinRBM] epoch {k}/20 (pretrain): W=-\n")
+    bar.write("unrelated line\n")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 11  # 1/20, then every 10% (not a TTY)
+    assert "[####################]   20/20" in lines[-1]
+
+
+def test_rbm_demo_table_and_figure(tmp_path, capsys):
+    assert main(["--fast", "--source", "digits", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "scikit-learn's 8 x 8 digits (fallback" in out
+    assert "RBM (lam = inf)" in out and "RBM-W (lam = 0.1)" in out
+    assert "held-out W" in out and "completion error" in out
+    assert (tmp_path / "rbm_demo.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("demo, figure", [("shrinkage", "shrinkage_demo.png"),
+                                          ("gandk", "gandk_demo.png"),
+                                          ("ellipses", "ellipses_demo.png")])
+def test_other_demos(demo, figure, tmp_path, capsys):
+    assert main(["--demo", demo, "--fast", "--output", str(tmp_path)]) == 0
+    assert (tmp_path / figure).stat().st_size > 10_000
+    assert "total time" in capsys.readouterr().out
+
+
+def test_module_entry_point_help():
+    result = subprocess.run([sys.executable, "-m", "skwass", "--help"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0
+    assert "--demo {rbm,ot,ellipses,shrinkage,gandk}" in result.stdout
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_ot_demo(capsys):
+    assert main(["--demo", "ot", "--n", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "exact OT (POT emd2)" in out and "step 5" in out
