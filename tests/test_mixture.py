@@ -140,3 +140,36 @@ def test_errors_warnings_verbose_gridsearch(capsys, iris3):
                                      batch_size=20, eps=1.0, random_state=0)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_partial_fit_stream_reaches_the_fit_loss():
+    """Epochs of partial_fit over 4 batches recover the discs as well as fit does."""
+    rng = np.random.RandomState(0)
+    disc = uniform_ball(rng, 400, 2)
+    X = np.vstack([disc[:200] * [2.0, 0.5], disc[200:] * 0.8 + [6.0, 0.0]])
+    X = X[rng.permutation(400)]
+    params = dict(n_components=2, loss="sinkhorn", eps=0.1, batch_size=100,
+                  learning_rate=0.05, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = EllipseMKE(max_iter=100, n_iter_no_change=1000, **params).fit(X)
+    stream = EllipseMKE(**params)
+    initial = None
+    for _ in range(5):
+        for batch in np.split(X, 4):
+            assert stream.partial_fit(batch) is stream
+            initial = stream.score(X) if initial is None else initial
+    assert stream.n_iter_ == 20 and stream.labels_.shape == (100,)
+    # Both near the truth, the 20 streamed steps as close to the data as 100 full ones.
+    for est in (full, stream):
+        order = np.argsort(est.centers_[:, 0])
+        np.testing.assert_allclose(est.centers_[order], [[0, 0], [6, 0]], atol=0.3)
+    assert -stream.score(X) < 1.5 * -full.score(X)
+    assert -stream.score(X) < 0.3 * -initial
+    with pytest.raises(ValueError, match="features"):
+        stream.partial_fit(X[:, :1])
+    # After fit, partial_fit continues from the fitted ellipsoids.
+    centers = full.centers_.copy()
+    full.partial_fit(X[:100])
+    assert full.n_iter_ == 101
+    np.testing.assert_allclose(full.centers_, centers, atol=0.1)

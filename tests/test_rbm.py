@@ -438,3 +438,44 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)
+
+
+def test_partial_fit_stream_matches_fit():
+    """Streaming the batches through partial_fit trains as well as fit(batch_size=...).
+
+    Exact held-out log-likelihoods against the generating two-mode mixture: both
+    models gain most of the gap between the independent (untrained) model and
+    the truth, and end close to each other.
+    """
+    rng = np.random.default_rng(0)
+    probs = np.array([0.9, 0.8, 0.9, 0.1, 0.2, 0.1, 0.5, 0.7])
+
+    def draw(n):
+        first = rng.random((n, 8)) < probs
+        second = rng.random((n, 8)) < 1 - probs
+        return np.where(rng.random((n, 1)) < 0.5, first, second).astype(np.float64)
+
+    def true_log_likelihood(Y):
+        p_first = np.prod(np.where(Y == 1, probs, 1 - probs), axis=1)
+        p_second = np.prod(np.where(Y == 1, 1 - probs, probs), axis=1)
+        return np.mean(np.log(0.5 * p_first + 0.5 * p_second))
+
+    X, X_test = draw(400), draw(200)
+    common = dict(n_components=8, learning_rate=0.2, eps=0.1, lam=0.1, random_state=0)
+    full = WassersteinRBM(n_pretrain_iter=30, n_iter=10, batch_size=50, n_chains=50,
+                          **common).fit(X)
+    # n_pretrain_iter counts updates in partial_fit and epochs (of 8 batches) in fit.
+    stream = WassersteinRBM(n_pretrain_iter=30 * 8, **common)
+    for _ in range(40):
+        for batch in np.split(X, 8):
+            stream.partial_fit(batch)
+    assert stream.n_steps_ == full.n_steps_ == 320
+    untrained = WassersteinRBM(n_pretrain_iter=0, n_iter=0, **common).fit(X)
+    ll = {name: model.log_likelihood(X_test).mean()
+          for name, model in [("full", full), ("stream", stream), ("untrained", untrained)]}
+    gap = true_log_likelihood(X_test) - ll["untrained"]
+    assert gap > 1.0
+    for name in ("full", "stream"):
+        assert ll[name] - ll["untrained"] > 0.6 * gap
+    assert abs(ll["stream"] - ll["full"]) < 0.2 * gap
+    assert abs(stream.score(X_test) - full.score(X_test)) < 0.1

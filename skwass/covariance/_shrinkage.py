@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.mke._engine import LOSSES, Loss, minimize_loss
 from skwass.ot import cost_matrix
+from skwass.utils._threads import _with_thread_limits
 
 _SHRINKAGE_LOSSES = set(LOSSES) | {"entropic"}
 
@@ -144,6 +145,7 @@ class GaussianShrinkageModel(BaseEstimator):
         return location, base_cov, scale, noise @ root.T / scale, centered / scale
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_with_thread_limits
     def fit(self, X, y=None):
         """Fit the shrinkage ``theta`` to ``X``.
 
@@ -224,6 +226,7 @@ class GaussianShrinkageModel(BaseEstimator):
         rng = check_random_state(random_state)
         return rng.multivariate_normal(self.location_, self.covariance_, size=n_samples)
 
+    @_with_thread_limits
     def score(self, X, y=None):
         """Minus the loss between the fitted model and ``X`` (higher is better).
 

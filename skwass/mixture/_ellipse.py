@@ -9,7 +9,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skwass.mke._engine import GRAD_METRICS, LOSSES, Loss, minimize_loss
+from skwass.mke._engine import GRAD_METRICS, LOSSES, AdamState, Loss, adam_step, minimize_loss
+from skwass.utils._threads import _with_thread_limits
 
 
 def uniform_ball(rng, n_samples, n_features):
@@ -115,11 +116,13 @@ default="sinkhorn_divergence"
     shapes_ : ndarray of shape (n_components, n_features, n_features)
         Matrices ``A_k``: ellipsoid k is ``{A_k z + c_k : |z| <= 1}``.
     labels_ : ndarray of shape (n_samples,)
-        :meth:`predict` on the training data.
+        :meth:`predict` on the training data (on the last batch after
+        :meth:`partial_fit`).
     loss_ : float
-        Final loss (a moving average over minibatches for Adam).
+        Final loss (a moving average over minibatches for Adam and
+        :meth:`partial_fit`).
     n_iter_ : int
-        Optimizer iterations run.
+        Optimizer iterations run (one per :meth:`partial_fit` call).
     n_features_in_ : int
         Number of features seen during fit.
 
@@ -190,6 +193,7 @@ default="sinkhorn_divergence"
         return kmeans.fit(X).cluster_centers_
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_with_thread_limits
     def fit(self, X, y=None):
         """Fit the ellipsoids to ``X``.
 
@@ -226,6 +230,58 @@ default="sinkhorn_divergence"
         self.shapes_, self.centers_ = (arr.copy() for arr in model.unpack(result.theta))
         self.loss_ = result.loss
         self.n_iter_ = result.n_iter
+        self.labels_ = self.predict(X)
+        self._rng, self._adam_state = rng, None
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @_with_thread_limits
+    def partial_fit(self, X, y=None):
+        """Do one minibatch Adam step on the batch ``X``.
+
+        The step draws ``batch_size`` fresh model points and follows the loss
+        gradient between them and all of ``X`` (Genevay et al.'s stochastic
+        gradient step, whatever ``solver`` is), so a stream of batches read one
+        at a time fits data that do not fit in memory. The first call
+        initializes the centers from that batch (``init``); a call after
+        :meth:`fit` continues from the fitted ellipsoids with fresh Adam moments.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : EllipseMKE
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "centers_")
+        X = validate_data(self, X, dtype=np.float64, reset=first_call)
+        n_features = X.shape[1]
+        model = _EllipsoidPushForward(self.n_components, n_features)
+        if first_call:
+            self._rng = check_random_state(self.random_state)
+            centers = self._initial_centers(X, self._rng)
+            self.shapes_ = np.array(
+                np.broadcast_to(np.eye(n_features), (self.n_components, n_features, n_features))
+            )
+            self.centers_ = centers
+            self.n_iter_ = 0
+        if getattr(self, "_adam_state", None) is None:
+            self._adam_state = AdamState(
+                np.concatenate([self.shapes_.ravel(), self.centers_.ravel()])
+            )
+        noise = model.draw(self._rng, self.batch_size)
+        value = adam_step(self._adam_state, model, noise, X, self._loss(), None,
+                          self.learning_rate, "ellipsoid model")
+        if self.verbose:
+            print(f"Iteration {self.n_iter_ + 1}, loss = {value:.6g}")
+        self.shapes_, self.centers_ = (arr.copy() for arr in model.unpack(self._adam_state.theta))
+        self.loss_ = float(self._adam_state.average)
+        self.n_iter_ += 1
         self.labels_ = self.predict(X)
         return self
 
@@ -312,6 +368,7 @@ default="sinkhorn_divergence"
         X = np.einsum("nij,nj->ni", self.shapes_[labels], z) + self.centers_[labels]
         return X, labels
 
+    @_with_thread_limits
     def score(self, X, y=None):
         """Minus the loss between a model sample and ``X`` (higher is better).
 

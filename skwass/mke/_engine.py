@@ -321,6 +321,50 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
     return FitResult(theta, float(objective.cached(theta)), int(res.nit), not hit_limit)
 
 
+@dataclass
+class AdamState:
+    """Parameters, Adam moments, step count and moving-average loss of a minibatch fit.
+
+    Plain arrays and numbers, so that an estimator holding one pickles cleanly.
+    """
+
+    theta: np.ndarray
+    m: np.ndarray = None
+    v: np.ndarray = None
+    n_steps: int = 0
+    average: float = None
+
+    def __post_init__(self):
+        self.theta = np.array(self.theta, dtype=np.float64)
+        if self.m is None:
+            self.m = np.zeros_like(self.theta)
+        if self.v is None:
+            self.v = np.zeros_like(self.theta)
+
+
+def adam_step(state, model, noise, batch, loss, bounds, learning_rate, name="model",
+              beta1=0.9, beta2=0.999, adam_eps=1e-8):
+    """One Adam step on the data minibatch ``batch`` and the model sample of ``noise``.
+
+    Updates ``state`` in place (Kingma & Ba, projected onto the box ``bounds``)
+    and returns the minibatch loss before the step.
+    """
+    X = _check_sample(model(state.theta, noise), batch.shape[1], name)
+    value, grad_X = loss(X, batch, return_grad=True)
+    grad = model.vjp(state.theta, noise, np.reshape(grad_X, X.shape))
+    state.n_steps += 1
+    it = state.n_steps
+    state.m = beta1 * state.m + (1 - beta1) * grad
+    state.v = beta2 * state.v + (1 - beta2) * grad * grad
+    step = state.m / (1 - beta1**it) / (np.sqrt(state.v / (1 - beta2**it)) + adam_eps)
+    theta = state.theta - learning_rate * step
+    if bounds is not None:
+        theta = np.clip(theta, bounds[:, 0], bounds[:, 1])
+    state.theta = theta
+    state.average = value if state.average is None else 0.9 * state.average + 0.1 * value
+    return value
+
+
 def _adam(model, theta, Y, loss, draw_noise, bounds, max_iter, tol, learning_rate, batch_size,
           n_iter_no_change, rng, verbose, name, beta1=0.9, beta2=0.999, adam_eps=1e-8):
     """Minibatch Adam (Kingma & Ba) with projection onto the box ``bounds``.
@@ -328,23 +372,15 @@ def _adam(model, theta, Y, loss, draw_noise, bounds, max_iter, tol, learning_rat
     Stops when an exponential moving average of the minibatch loss has not
     improved by ``tol`` for ``n_iter_no_change`` consecutive steps.
     """
-    theta = theta.copy()
-    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    state = AdamState(theta)
     n_data = Y.shape[0]
-    average, best, stall = None, np.inf, 0
+    best, stall = np.inf, 0
     for it in range(1, max_iter + 1):
         noise = draw_noise(rng, batch_size)
         batch = Y if n_data <= batch_size else Y[rng.choice(n_data, batch_size, replace=False)]
-        X = _check_sample(model(theta, noise), Y.shape[1], name)
-        value, grad_X = loss(X, batch, return_grad=True)
-        grad = model.vjp(theta, noise, np.reshape(grad_X, X.shape))
-        m = beta1 * m + (1 - beta1) * grad
-        v = beta2 * v + (1 - beta2) * grad * grad
-        step = m / (1 - beta1**it) / (np.sqrt(v / (1 - beta2**it)) + adam_eps)
-        theta = theta - learning_rate * step
-        if bounds is not None:
-            theta = np.clip(theta, bounds[:, 0], bounds[:, 1])
-        average = value if average is None else 0.9 * average + 0.1 * value
+        value = adam_step(state, model, noise, batch, loss, bounds, learning_rate, name,
+                          beta1, beta2, adam_eps)
+        theta, average = state.theta, state.average
         if verbose:
             print(f"Iteration {it}, loss = {value:.6g}")
         if average < best - tol:

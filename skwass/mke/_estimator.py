@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.mke._engine import GRAD_METRICS, LOSSES, Loss, _check_sample, minimize_loss
+from skwass.utils._threads import _with_thread_limits
 
 _METHODS = {"L-BFGS-B": "lbfgs", "Nelder-Mead": "nelder-mead", "adam": "adam"}
 
@@ -255,6 +256,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
     # -- public API --------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_with_thread_limits
     def fit(self, X, y=None):
         """Estimate ``theta`` from the data ``X``.
 
@@ -312,6 +314,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
         return _check_sample(self._simulator()(self.theta_, noise), self.n_features_in_,
                              "simulator")
 
+    @_with_thread_limits
     def score(self, X, y=None):
         """Minus the loss between simulations at ``theta_`` and ``X`` (higher is better).
 

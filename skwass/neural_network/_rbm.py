@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.ot import centered_potential, cost_matrix, sinkhorn
+from skwass.utils._threads import _with_thread_limits
 
 # Exact enumeration of the 2**d visible states is offered up to this dimension.
 MAX_EXACT_FEATURES = 20
@@ -186,7 +187,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Gradient updates done, pretraining included.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when they are all strings.
 
     See Also
@@ -487,6 +488,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_with_thread_limits
     def fit(self, X, y=None):
         """Pretrain on ``Omega``, then fine-tune on ``W_eps + lam * Omega``.
 
@@ -577,6 +579,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_with_thread_limits
     def partial_fit(self, X, y=None):
         """Do one gradient update on the batch ``X``.
 
@@ -774,6 +777,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._check_exact_size()
         return self._log_likelihood(X, binary_states(self.n_features_in_))
 
+    @_with_thread_limits
     def score(self, X, y=None):
         """Minus the smoothed Wasserstein distance between the model and ``X``.
 

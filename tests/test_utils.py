@@ -1,0 +1,69 @@
+"""Thread budgets: skwass.utils.thread_limits and its use by the estimators' fit."""
+
+import os
+
+import numba
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from skwass.mke import MinimumKantorovichEstimator
+from skwass.utils import _threads, effective_n_threads, thread_limits
+
+
+def _blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_effective_n_threads_follows_sklearn_n_jobs():
+    limit = numba.config.NUMBA_NUM_THREADS
+    assert effective_n_threads(1) == 1
+    assert effective_n_threads(10**6) == limit
+    assert effective_n_threads(-1) == min(os.cpu_count(), limit)
+    assert effective_n_threads(-(10**6)) == 1
+    assert effective_n_threads(None) == numba.get_num_threads()
+    with pytest.raises(ValueError, match="n_jobs == 0"):
+        effective_n_threads(0)
+
+
+def test_thread_limits_applies_and_restores():
+    numba_before, blas_before = numba.get_num_threads(), _blas_threads()
+    with thread_limits(1) as n_threads:
+        assert n_threads == 1
+        assert numba.get_num_threads() == 1
+        assert all(n == 1 for n in _blas_threads())
+    assert numba.get_num_threads() == numba_before
+    assert _blas_threads() == blas_before
+    with pytest.raises(RuntimeError, match="boom"), thread_limits(1):
+        raise RuntimeError("boom")
+    assert numba.get_num_threads() == numba_before
+    assert _blas_threads() == blas_before
+
+
+def test_dask_worker_budget(monkeypatch):
+    """In a dask task the budget is the workers' OMP_NUM_THREADS (1 by default)."""
+    monkeypatch.setattr(_threads, "_in_dask_worker", lambda: True)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert effective_n_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert effective_n_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert effective_n_threads() == 1
+
+
+def test_fit_runs_under_the_worker_budget(monkeypatch):
+    """The estimators' fit applies the budget while it runs, and restores it."""
+    seen = []
+
+    def simulator(theta, noise):
+        seen.append((numba.get_num_threads(), _blas_threads()))
+        return theta[0] + noise
+
+    monkeypatch.setattr(_threads, "_in_dask_worker", lambda: True)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = numba.get_num_threads(), _blas_threads()
+    X = np.random.default_rng(0).normal(2.0, 1.0, size=(50, 1))
+    est = MinimumKantorovichEstimator(simulator, theta0=[0.0], max_iter=5, random_state=0)
+    est.fit(X)
+    assert seen and all(n == 1 and all(b == 1 for b in blas) for n, blas in seen)
+    assert (numba.get_num_threads(), _blas_threads()) == before
