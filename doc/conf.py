@@ -13,6 +13,9 @@ import skwass
 
 os.environ.setdefault("SKWASS_EXAMPLES_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault(
+    "SKWASS_FIGURE_DIR", os.path.join(os.path.dirname(__file__), "_build", "example_figures")
+)
 
 project = "skwass"
 author = "skwass developers"

@@ -35,3 +35,11 @@ def test_example_runs_in_fast_mode(script, tmp_path):
         f"{script.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
     assert result.stdout.strip(), f"{script.name} printed nothing"
+    # Each example saves its figures; none may be a blank canvas.
+    import matplotlib.image
+
+    figures = sorted((tmp_path / "skwass-figures").glob("*.png"))
+    assert figures, f"{script.name} saved no figure"
+    for figure in figures:
+        pixels = matplotlib.image.imread(figure)
+        assert pixels[..., :3].std() > 0.01, f"{figure.name} is blank"

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skwass.covariance import GaussianShrinkageModel
+from skwass.plotting import save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 GAMMAS = [1.0, 0.32, 0.1, 0.03, 0.01, 0.0]
@@ -39,4 +40,5 @@ for ax, metric in zip(axes, ["cityblock", "euclidean"], strict=True):
 axes[0].set_ylabel("W_gamma(p_theta, p)")
 axes[1].legend()
 fig.tight_layout()
+save_figures("shrinkage_curves")  # also on disk, in $SKWASS_FIGURE_DIR or ./skwass-figures
 plt.show()

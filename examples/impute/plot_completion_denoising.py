@@ -33,7 +33,7 @@ from skwass.datasets import load_mnist_small
 from skwass.impute import RBMImputer, denoise
 from skwass.metrics import expected_hamming_error
 from skwass.neural_network import WassersteinRBM
-from skwass.plotting import plot_reconstruction_errors
+from skwass.plotting import plot_reconstruction_errors, save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 EPOCHS = 40 if FAST else 200
@@ -142,4 +142,5 @@ for ax, task, index in zip(axes, ["Completion (k=9)", "Denoising (k=12, l=4)"], 
     plot_reconstruction_errors({name: pair[index] for name, pair in results.items()}, ax=ax,
                                title=task)
 fig.tight_layout()
+save_figures("completion_denoising")  # also on disk, in $SKWASS_FIGURE_DIR or ./skwass-figures
 plt.show()

@@ -27,6 +27,7 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
 from skwass.mixture import EllipseMKE
+from skwass.plotting import save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 MAX_ITER = 60 if FAST else 1000
@@ -92,4 +93,5 @@ for idx, (name, est) in enumerate(models.items()):
         ax.plot_wireframe(*np.moveaxis(surface, -1, 0), color="k", linewidth=0.3)
     ax.set_title(name)
 fig.tight_layout()
+save_figures("iris_ellipses")  # also on disk, in $SKWASS_FIGURE_DIR or ./skwass-figures
 plt.show()

@@ -27,6 +27,7 @@ from scipy import stats
 
 from skwass.datasets import gandk_simulator, make_gandk
 from skwass.mke import MinimumKantorovichEstimator
+from skwass.plotting import save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 TRUE = np.array([3.0, 1.0, 2.0, 0.5])
@@ -75,4 +76,5 @@ for ax, name, true, idx in zip(axes, "ABgk", TRUE, range(4), strict=True):
     ax.set_title(name)
     ax.set_xlabel("n")
 fig.tight_layout()
+save_figures("gandk")  # also on disk, in $SKWASS_FIGURE_DIR or ./skwass-figures
 plt.show()

@@ -37,6 +37,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skwass.neural_network import WassersteinRBM
+from skwass.plotting import save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 N_ROWS = 40_000 if FAST else 100_000
@@ -156,4 +157,5 @@ for ax, image in zip(axes.ravel(), np.vstack([X_test[:8], samples]), strict=True
 axes[0, 0].set_title("held-out digits", loc="left", fontsize=9)
 axes[1, 0].set_title("model samples", loc="left", fontsize=9)
 fig.tight_layout()
+save_figures("memmap_streaming")  # also on disk, in $SKWASS_FIGURE_DIR or ./skwass-figures
 plt.show()

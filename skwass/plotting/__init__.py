@@ -11,6 +11,7 @@ from skwass.plotting._plots import (
     plot_pca_samples,
     plot_reconstruction_errors,
     plot_shrinkage_curves,
+    save_figures,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "plot_pca_samples",
     "plot_reconstruction_errors",
     "plot_shrinkage_curves",
+    "save_figures",
 ]

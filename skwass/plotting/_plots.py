@@ -355,3 +355,52 @@ def plot_reconstruction_errors(results, *, ax=None, title=None):
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def save_figures(name, directory=None):
+    """Save every open matplotlib figure as ``<directory>/<name>-<k>.png``.
+
+    The examples call this before ``plt.show()`` so that a plain
+    ``python examples/.../plot_x.py`` leaves its figures on disk.
+
+    Parameters
+    ----------
+    name : str
+        File name stem.
+    directory : str or path-like, default=None
+        Where to write; ``None`` reads the environment variable
+        ``SKWASS_FIGURE_DIR``, else ``"skwass-figures"`` in the working directory.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The files written, one per open figure, in figure-number order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from skwass.plotting import save_figures
+    >>> fig = plt.figure()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_figures("demo", tmp)]
+    ['demo-1.png']
+    >>> plt.close("all")
+    """
+    import os
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    if directory is None:
+        directory = os.environ.get("SKWASS_FIGURE_DIR", "skwass-figures")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, number in enumerate(plt.get_fignums(), start=1):
+        path = directory / f"{name}-{k}.png"
+        plt.figure(number).savefig(path, dpi=100, bbox_inches="tight")
+        paths.append(path)
+    return paths
