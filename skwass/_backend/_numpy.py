@@ -42,6 +42,7 @@ def _serial_when_small(kernel, size):
 
 
 _DOT_POOLS = []
+SINGLE_DOT_MAX_SIZE = 2**21
 
 
 def _numba_dot_pools():
@@ -64,11 +65,15 @@ def _single_threaded_dot(kernel):
     thread pool beside NumPy's. Right after NumPy BLAS work (POT, an
     estimator's own products) both pools' threads spin for the same cores and
     a solve of ~10 ms took ~100 ms now and then. A matrix-vector product is
-    memory bound, so one thread loses little; the limit costs ~10 us.
+    memory bound, so one thread loses little on small matrices; from
+    ``SINGLE_DOT_MAX_SIZE`` entries on (where a 2000 x 2000 product ran 1.7x
+    slower on one thread) the pools keep their threads.
     """
 
     @functools.wraps(kernel)
     def call(*args):
+        if args[0].size >= SINGLE_DOT_MAX_SIZE:
+            return kernel(*args)
         pools = _numba_dot_pools()
         if not pools.lib_controllers:
             return kernel(*args)
