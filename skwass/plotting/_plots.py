@@ -383,6 +383,7 @@ def save_figures(name, directory=None):
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from skwass.plotting import save_figures
+    >>> plt.close("all")
     >>> fig = plt.figure()
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     [p.name for p in save_figures("demo", tmp)]
