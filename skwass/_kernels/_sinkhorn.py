@@ -183,9 +183,10 @@ _OMEGA_MAX = 1.95
 
 @numba.njit(cache=True)
 def _relaxed(old, new, omega):
+    """``old**(1 - omega) * new**omega``, written with one power."""
     if omega == 1.0:
         return new
-    return old ** (1.0 - omega) * new**omega
+    return old * (new / old) ** omega
 
 
 @numba.njit(cache=True)
