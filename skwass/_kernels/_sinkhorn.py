@@ -206,6 +206,37 @@ def _next_omega(omega, cap, rate, err):
     return min(optimum, omega + step, cap), cap
 
 
+@numba.njit(cache=True)
+def _adapt_omega(it, err, err_start, omega, cap):
+    """Window bookkeeping shared by the solvers: ``(omega, cap, err_start)``.
+
+    Every ``_RATE_WINDOW`` iterations the contraction over the window updates
+    omega (:func:`_next_omega`) and the window restarts at the current error.
+    """
+    if it % _RATE_WINDOW == 1:
+        if err_start > 0.0:
+            omega, cap = _next_omega(omega, cap, (err / err_start) ** (1.0 / _RATE_WINDOW), err)
+        err_start = err
+    return omega, cap, err_start
+
+
+@numba.njit(cache=True)
+def _relax_potential(P, TP, log_w, eps, omega):
+    """``P <- (1 - omega) P + omega TP`` in place, for log-domain Sinkhorn.
+
+    ``TP`` is the c-transform of the other potential; returns the L1 error of
+    this side's marginal before the step, ``sum_i |w_i exp((P_i - TP_i) / eps) - w_i|``
+    (zero-weight points, ``log_w = -inf``, contribute nothing).
+    """
+    err = 0.0
+    for i in range(P.shape[0]):
+        if log_w[i] > -np.inf:
+            w = np.exp(log_w[i])
+            err += abs(w * np.exp((P[i] - TP[i]) / eps) - w)
+        P[i] = (1.0 - omega) * P[i] + omega * TP[i]
+    return err
+
+
 @numba.njit(cache=True, parallel=True)
 def _weighted_cost(C, K, u, v):
     """``sum_ij u_i K_ij C_ij v_j``: the transport cost of ``diag(u) K diag(v)``."""
@@ -291,12 +322,7 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics)
             continue
         if err <= tol:
             break
-        if it % _RATE_WINDOW == 1:
-            if err_start > 0.0:
-                omega, cap = _next_omega(
-                    omega, cap, (err / err_start) ** (1.0 / _RATE_WINDOW), err
-                )
-            err_start = err
+        omega, cap, err_start = _adapt_omega(it, err, err_start, omega, cap)
         big = False
         for i in range(n):
             if u[i] > tau or u[i] < 1.0 / tau:
@@ -350,24 +376,14 @@ def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
     ``b_j exp((G_j - T(F)_j) / eps)``. Returns ``(n_iter, marginal_error)``;
     ``F`` and ``G`` are updated in place and ``F`` ends as the exact ``T(G)``.
     """
-    n, m = X.shape[0], Y.shape[0]
     omega = 1.0
     cap = _OMEGA_MAX
     err_start = -1.0
     err = np.inf
     it = 0
     while it < max_iter:
-        TG = ctransform_online(X, Y, G, log_b, eps, code)
-        err = 0.0
-        for i in range(n):
-            a_i = np.exp(log_a[i])
-            err += abs(a_i * np.exp((F[i] - TG[i]) / eps) - a_i)
-            F[i] = (1.0 - omega) * F[i] + omega * TG[i]
-        TF = ctransform_online(Y, X, F, log_a, eps, code)
-        for j in range(m):
-            b_j = np.exp(log_b[j])
-            err += abs(b_j * np.exp((G[j] - TF[j]) / eps) - b_j)
-            G[j] = (1.0 - omega) * G[j] + omega * TF[j]
+        err = _relax_potential(F, ctransform_online(X, Y, G, log_b, eps, code), log_a, eps, omega)
+        err += _relax_potential(G, ctransform_online(Y, X, F, log_a, eps, code), log_b, eps, omega)
         it += 1
         if not err < np.inf:
             # A relaxed step overshot: restart from exact c-transforms, plainly.
@@ -378,12 +394,7 @@ def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
             continue
         if err <= tol:
             break
-        if it % _RATE_WINDOW == 1:
-            if err_start > 0.0:
-                omega, cap = _next_omega(
-                    omega, cap, (err / err_start) ** (1.0 / _RATE_WINDOW), err
-                )
-            err_start = err
+        omega, cap, err_start = _adapt_omega(it, err, err_start, omega, cap)
     F[:] = ctransform_online(X, Y, G, log_b, eps, code)
     return it, err
 
@@ -476,18 +487,9 @@ def _sinkhorn_log_serial(C, log_a, log_b, eps, F, G, tol, max_iter):
     it = 0
     while it < max_iter:
         _ctransform_rows_serial(C, G, log_b, eps, TG)
-        err = 0.0
-        for i in range(n):
-            if log_a[i] > -np.inf:
-                a_i = np.exp(log_a[i])
-                err += abs(a_i * np.exp((F[i] - TG[i]) / eps) - a_i)
-            F[i] = (1.0 - omega) * F[i] + omega * TG[i]
+        err = _relax_potential(F, TG, log_a, eps, omega)
         _ctransform_cols_serial(C, F, log_a, eps, TF)
-        for j in range(m):
-            if log_b[j] > -np.inf:
-                b_j = np.exp(log_b[j])
-                err += abs(b_j * np.exp((G[j] - TF[j]) / eps) - b_j)
-            G[j] = (1.0 - omega) * G[j] + omega * TF[j]
+        err += _relax_potential(G, TF, log_b, eps, omega)
         it += 1
         if not err < np.inf:
             _ctransform_rows_serial(C, G, log_b, eps, F)
@@ -497,12 +499,7 @@ def _sinkhorn_log_serial(C, log_a, log_b, eps, F, G, tol, max_iter):
             continue
         if err <= tol:
             break
-        if it % _RATE_WINDOW == 1:
-            if err_start > 0.0:
-                omega, cap = _next_omega(
-                    omega, cap, (err / err_start) ** (1.0 / _RATE_WINDOW), err
-                )
-            err_start = err
+        omega, cap, err_start = _adapt_omega(it, err, err_start, omega, cap)
     _ctransform_rows_serial(C, G, log_b, eps, F)
     return it, err
 
