@@ -15,17 +15,6 @@ GAMMAS = [0.0, 0.01, 0.03, 0.1, 0.32, 1.0]
 THETAS = np.linspace(0.0, 1.0, 21)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_numba_thread():
-    """Small Sinkhorn problems: one Numba thread (see tests/test_mke.py)."""
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def gaussian_sample():
     """N = 100 points of N(0, I_10), as in Figure 5."""

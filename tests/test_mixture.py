@@ -15,17 +15,6 @@ from skwass.mixture._ellipse import _EllipsoidPushForward, uniform_ball
 from skwass.mke._engine import Loss, _Objective
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_numba_thread():
-    """Small Sinkhorn problems: one Numba thread (see tests/test_mke.py)."""
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def iris3():
     X, y = load_iris(return_X_y=True)

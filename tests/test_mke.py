@@ -18,21 +18,6 @@ from skwass.ot import wasserstein
 GANDK = np.array([3.0, 1.0, 2.0, 0.5])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_numba_thread():
-    """Run the small Sinkhorn problems here on one Numba thread.
-
-    On a loaded 2-core machine a parallel region per Sinkhorn iteration costs
-    more than the iteration itself (tens of times slower than one thread).
-    """
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(previous)
-
-
 def normal_simulator(theta, z):
     return theta[0] + theta[1] * np.asarray(z)
 
