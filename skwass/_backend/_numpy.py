@@ -41,21 +41,19 @@ def _serial_when_small(kernel, size):
     return call
 
 
-_DOT_POOLS = []
 SINGLE_DOT_MAX_SIZE = 2**21
 
 
+@functools.cache
 def _numba_dot_pools():
     """threadpoolctl handle on the BLAS that Numba's ``np.dot`` calls (SciPy's)."""
-    if not _DOT_POOLS:
-        import threadpoolctl
+    import threadpoolctl
 
-        controller = threadpoolctl.ThreadpoolController()
-        _DOT_POOLS.append(controller.select(
-            filepath=[info["filepath"] for info in controller.info()
-                      if info["user_api"] == "blas" and "scipy" in info["filepath"]]
-        ))
-    return _DOT_POOLS[0]
+    controller = threadpoolctl.ThreadpoolController()
+    return controller.select(
+        filepath=[info["filepath"] for info in controller.info()
+                  if info["user_api"] == "blas" and "scipy" in info["filepath"]]
+    )
 
 
 def _single_threaded_dot(kernel):

@@ -122,32 +122,19 @@ def _stage_budget(stages, tol, max_iter):
     return [(loose, per_stage)] * (len(stages) - 1) + [(tol, None)]
 
 
-def _check_init(init, n, m):
+def _check_init(init, f_shape, g_shape):
+    """Validate a warm start ``(f, g)`` of shapes ``f_shape``, ``g_shape``."""
     if init is None:
         return None
     if not isinstance(init, (tuple, list)) or len(init) != 2:
         raise ValueError("init must be a pair (f, g) of potentials or None.")
-    f0 = check_float_array(init[0], "init[0] (f)", ndim=1, dtype=np.float64)
-    g0 = check_float_array(init[1], "init[1] (g)", ndim=1, dtype=np.float64)
-    if f0.shape[0] != n or g0.shape[0] != m:
-        raise ValueError(
-            f"init potentials have lengths {f0.shape[0]} and {g0.shape[0]}; "
-            f"expected {n} and {m}."
-        )
-    return f0, g0
-
-
-def _check_batch_init(init, B, n, m):
-    if init is None:
-        return None
-    if not isinstance(init, (tuple, list)) or len(init) != 2:
-        raise ValueError("init must be a pair (f, g) of potentials or None.")
-    f0 = check_float_array(init[0], "init[0] (f)", ndim=2, dtype=np.float64)
-    g0 = check_float_array(init[1], "init[1] (g)", ndim=2, dtype=np.float64)
-    if f0.shape != (B, n) or g0.shape != (B, m):
+    ndim = len(f_shape)
+    f0 = check_float_array(init[0], "init[0] (f)", ndim=ndim, dtype=np.float64)
+    g0 = check_float_array(init[1], "init[1] (g)", ndim=ndim, dtype=np.float64)
+    if f0.shape != f_shape or g0.shape != g_shape:
         raise ValueError(
             f"init potentials have shapes {f0.shape} and {g0.shape}; "
-            f"expected {(B, n)} and {(B, m)}."
+            f"expected {f_shape} and {g_shape}."
         )
     return f0, g0
 
@@ -295,13 +282,16 @@ def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
     if init is None:
         f, g = np.zeros((B, n)), np.zeros((B, m))
         cost_range = C.max(axis=(1, 2)) - C.min(axis=(1, 2))
-        start = np.where(
-            (eps_scaling is None) | (cost_range <= _SCALING_RANGE * eps), eps,
-            _SCALING_RANGE * eps,
-        )
-        factor = 0.5 if eps_scaling in (None, "auto") else float(eps_scaling)
-        n_stages = int(np.ceil(np.log(start / eps).max() / np.log(1 / factor))) + 1
-        stages = [np.maximum(eps, start * factor**s) for s in range(n_stages)]
+        # Each problem's own schedule, aligned on the last stage; shorter ones
+        # repeat their first stage (a loose-tolerance no-op once reached).
+        schedules = [
+            _eps_schedule(e, r, eps_scaling) for e, r in zip(eps, cost_range, strict=True)
+        ]
+        n_stages = max(map(len, schedules))
+        stages = [
+            np.array([sched[max(0, s - n_stages + len(sched))] for sched in schedules])
+            for s in range(n_stages)
+        ]
     else:
         f, g = init[0].copy(), init[1].copy()
         stages = [eps]
@@ -482,7 +472,7 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
         a = _batch_weights(a, B, n, "a")
         b = _batch_weights(b, B, m, "b")
         eps = _batch_eps(eps, B)
-        init = _check_batch_init(init, B, n, m)
+        init = _check_init(init, (B, n), (B, m))
         _check_solver_options(tol, max_iter, eps_scaling)
         return _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init)
     C = check_float_array(C, "C", ndim=2)
@@ -490,7 +480,7 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
     a = check_weights(a, n, "a")
     b = check_weights(b, m, "b")
     eps = check_eps(eps)
-    init = _check_init(init, n, m)
+    init = _check_init(init, (n,), (m,))
     _check_solver_options(tol, max_iter, eps_scaling)
     return _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init)
 
@@ -547,7 +537,7 @@ def sinkhorn_points(
     a = check_weights(a, n, "a")
     b = check_weights(b, m, "b")
     eps = check_eps(eps)
-    init = _check_init(init, n, m)
+    init = _check_init(init, (n,), (m,))
     _check_solver_options(tol, max_iter, eps_scaling)
     if mode == "auto":
         dense_bytes = 2 * n * m * X.dtype.itemsize
