@@ -137,6 +137,34 @@ def test_non_convergence_warns(rng):
     assert not res.converged and res.n_iter == 3
 
 
+@pytest.mark.parametrize("mode", ["dense", "online", "batch"])
+@pytest.mark.parametrize("max_iter", [1, 5, 24, 27, 30, 33, 60])
+def test_converged_agrees_with_returned_plan(rng, mode, max_iter):
+    # converged must describe the returned plan: its L1 marginal error,
+    # recomputed here from plan(), is at most tol exactly when converged is
+    # True, and a warning is raised exactly when it is not.
+    # (Budgets 24-33 stop where the solver's in-loop error estimate was above
+    # tol while the returned plan was already within it.)
+    X, Y, a, b = random_problem(rng, 25, 20, d=2)
+    eps = 0.05 * cost_matrix(X, Y).mean()
+    tol = 1e-4
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if mode == "batch":
+            res = sinkhorn(a, b, cost_matrix(X, Y)[None], eps, tol=tol, max_iter=max_iter,
+                           eps_scaling=None)
+            P, converged = res.plan()[0], bool(res.converged[0])
+        else:
+            res = sinkhorn_points(X, Y, a, b, eps=eps, mode=mode, tol=tol, max_iter=max_iter,
+                                  eps_scaling=None)
+            P, converged = res.plan(), res.converged
+    error = np.abs(P.sum(axis=1) - a).sum() + np.abs(P.sum(axis=0) - b).sum()
+    np.testing.assert_allclose(np.ravel(res.marginal_error)[0], error, rtol=1e-6, atol=1e-15)
+    assert converged == (error <= tol)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert warned == (not converged)
+
+
 @pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
 def test_online_matches_dense(rng, metric):
     X, Y, a, b = random_problem(rng, 70, 45, d=3)

@@ -166,22 +166,27 @@ def _warn_if_not_converged(converged, n_iter, error, tol):
         )
 
 
-def _finish(f, g, statistics, n_iter, ok, tol, eps, a, b, cost):
-    """Build the result from potentials whose rows are exact."""
+def _finish(f, g, statistics, n_iter, tol, eps, a, b, cost):
+    """Build the result from potentials whose rows are exact.
+
+    ``converged`` is judged on the returned plan's own marginal error, not on
+    the solver's last in-loop estimate, so the two fields always agree.
+    """
     transport_cost, row_sums, col_sums = statistics(f, g)
     error = float(np.abs(row_sums - a).sum() + np.abs(col_sums - b).sum())
+    converged = error <= tol
     if not (np.all(np.isfinite(f)) and np.all(np.isfinite(g))):
         raise FloatingPointError(
             "Sinkhorn produced non-finite potentials; this is a bug, please report it."
         )
-    _warn_if_not_converged(ok, n_iter, error, tol)
+    _warn_if_not_converged(converged, n_iter, error, tol)
     return SinkhornResult(
         f=f,
         g=g,
         transport_cost=float(transport_cost),
         value=float(a @ f + b @ g),
         n_iter=int(n_iter),
-        converged=bool(ok),
+        converged=converged,
         marginal_error=error,
         eps=eps,
         a=a,
@@ -207,7 +212,7 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
         f, g = init[0][rows].copy(), init[1][cols].copy()
         stages = [eps]
 
-    n_iter, error, done = 0, np.inf, False
+    n_iter, done = 0, False
     budgets = _stage_budget(stages, tol, max_iter)
     for stage, (stage_eps, (stage_tol, stage_cap)) in enumerate(
         zip(stages, budgets, strict=True)
@@ -218,12 +223,11 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
         # Potentials carry over between stages, in cost units. The last stage
         # on a full support also returns the plan's statistics, exp-free.
         last = stage == len(stages) - 1
-        it, error, done, transport_cost, col_sums = backend.sinkhorn_scaling(
+        it, _, done, transport_cost, col_sums = backend.sinkhorn_scaling(
             C_support, log_a, log_b, stage_eps, f, g, stage_tol, budget,
             _ABSORPTION_THRESHOLD[C.dtype], last and full_support,
         )
         n_iter += it
-    converged = error <= tol
 
     def cost():
         return C
@@ -232,7 +236,7 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
         def statistics(f, g):
             return transport_cost, a, col_sums
 
-        return _finish(f, g, statistics, n_iter, converged, tol, eps, a, b, cost)
+        return _finish(f, g, statistics, n_iter, tol, eps, a, b, cost)
 
     # Extend to zero-weight points by c-transforms, then make the rows exact.
     with np.errstate(divide="ignore"):
@@ -249,7 +253,7 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
     def statistics(f, g):
         return backend.plan_statistics(C, f, g, log_a_full, log_b_full, eps)
 
-    return _finish(f_full, g_full, statistics, n_iter, converged, tol, eps, a, b, cost)
+    return _finish(f_full, g_full, statistics, n_iter, tol, eps, a, b, cost)
 
 
 def _batch_weights(w, B, n, name):
@@ -295,20 +299,20 @@ def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
     else:
         f, g = init[0].copy(), init[1].copy()
         stages = [eps]
-    n_iter, error = np.zeros(B, dtype=np.int64), np.full(B, np.inf)
+    n_iter = np.zeros(B, dtype=np.int64)
     for stage_eps, (stage_tol, stage_cap) in zip(
         stages, _stage_budget(stages, tol, max_iter), strict=True
     ):
         budget = max_iter - int(n_iter.max()) if stage_cap is None else stage_cap
         if budget <= 0:
             break
-        it, error = backend.sinkhorn_batch(C, log_a, log_b, stage_eps, f, g, stage_tol, budget)
+        it, _ = backend.sinkhorn_batch(C, log_a, log_b, stage_eps, f, g, stage_tol, budget)
         n_iter += it
-    converged = error <= tol
     transport_cost, row_sums, col_sums = backend.plan_statistics_batch(
         C, f, g, log_a, log_b, eps
     )
     marginal_error = np.abs(row_sums - a).sum(axis=1) + np.abs(col_sums - b).sum(axis=1)
+    converged = marginal_error <= tol
     if not converged.all():
         worst = int(np.argmax(marginal_error))
         warnings.warn(
@@ -337,12 +341,12 @@ def _solve_symmetric(a, C, eps, tol, max_iter):
     with np.errstate(divide="ignore"):
         log_a = np.log(a)
     f = np.zeros(a.shape[0])
-    n_iter, error = backend.sinkhorn_symmetric(C, log_a, eps, f, tol, max_iter)
+    n_iter, _ = backend.sinkhorn_symmetric(C, log_a, eps, f, tol, max_iter)
 
     def statistics(f, g):
         return backend.plan_statistics(C, f, g, log_a, log_a, eps)
 
-    return _finish(f, f.copy(), statistics, n_iter, error <= tol, tol, eps, a, a, lambda: C)
+    return _finish(f, f.copy(), statistics, n_iter, tol, eps, a, a, lambda: C)
 
 
 def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
@@ -368,14 +372,14 @@ def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
         f, g = init[0].copy(), init[1].copy()
         stages = [eps]
 
-    n_iter, error = 0, np.inf
+    n_iter = 0
     for stage_eps, (stage_tol, stage_cap) in zip(
         stages, _stage_budget(stages, tol, max_iter), strict=True
     ):
         budget = max_iter - n_iter if stage_cap is None else stage_cap
         if budget <= 0:
             break
-        it, error = backend.sinkhorn_online(
+        it, _ = backend.sinkhorn_online(
             X, Y, log_a, log_b, stage_eps, f, g, stage_tol, budget, code
         )
         n_iter += it
@@ -384,7 +388,7 @@ def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
         return backend.plan_statistics_online(X, Y, f, g, log_a, log_b, eps, code)
 
     return _finish(
-        f, g, statistics, n_iter, error <= tol, tol, eps, a, b,
+        f, g, statistics, n_iter, tol, eps, a, b,
         lambda: cost_matrix(X, Y, metric=metric),
     )
 
