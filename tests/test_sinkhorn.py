@@ -165,6 +165,28 @@ def test_converged_agrees_with_returned_plan(rng, mode, max_iter):
     assert warned == (not converged)
 
 
+@pytest.mark.parametrize("mode", ["dense", "online", "batch"])
+def test_stops_when_returned_plan_is_within_tol(mode):
+    # Two far outliers at eps = 0.1: over-relaxed steps keep the solvers' own
+    # error estimate above 1e-6 for thousands of iterations, while the plan
+    # with exact rows that they return is within tol after about 1000. The
+    # solvers must notice (before this check, all three ran to max_iter).
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(size=98), [5.0, 7.0]])[:, None]
+    Y = rng.normal(size=(100, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        if mode == "batch":
+            res = sinkhorn(None, None, cost_matrix(X, Y)[None], 0.1, tol=1e-6, max_iter=5000)
+            n_iter, P = int(res.n_iter[0]), res.plan()[0]
+        else:
+            res = sinkhorn_points(X, Y, eps=0.1, mode=mode, tol=1e-6, max_iter=5000)
+            n_iter, P = res.n_iter, res.plan()
+    assert n_iter < 2500
+    error = np.abs(P.sum(axis=1) - 0.01).sum() + np.abs(P.sum(axis=0) - 0.01).sum()
+    assert error <= 1e-6
+
+
 @pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
 def test_online_matches_dense(rng, metric):
     X, Y, a, b = random_problem(rng, 70, 45, d=3)

@@ -41,55 +41,20 @@ def _serial_when_small(kernel, size):
     return call
 
 
-SINGLE_DOT_MAX_SIZE = 2**21
-
-
-@functools.cache
-def _numba_dot_pools():
-    """threadpoolctl handle on the BLAS that Numba's ``np.dot`` calls (SciPy's)."""
-    import threadpoolctl
-
-    controller = threadpoolctl.ThreadpoolController()
-    return controller.select(
-        filepath=[info["filepath"] for info in controller.info()
-                  if info["user_api"] == "blas" and "scipy" in info["filepath"]]
-    )
-
-
-def _single_threaded_dot(kernel):
-    """Run ``kernel`` with one thread in the BLAS behind Numba's ``np.dot``.
-
-    Numba's matrix-vector products go through SciPy's OpenBLAS, a second
-    thread pool beside NumPy's. Right after NumPy BLAS work (POT, an
-    estimator's own products) both pools' threads spin for the same cores and
-    a solve of ~10 ms took ~100 ms now and then. A matrix-vector product is
-    memory bound, so one thread loses little on small matrices; from
-    ``SINGLE_DOT_MAX_SIZE`` entries on (where a 2000 x 2000 product ran 1.7x
-    slower on one thread) the pools keep their threads.
-    """
-
-    @functools.wraps(kernel)
-    def call(*args):
-        if args[0].size >= SINGLE_DOT_MAX_SIZE:
-            return kernel(*args)
-        pools = _numba_dot_pools()
-        if not pools.lib_controllers:
-            return kernel(*args)
-        with pools.limit(limits=1):
-            return kernel(*args)
-
-    return call
-
-
 ctransform_rows = _serial_when_small(_sinkhorn.ctransform_rows, _dense_size)
 ctransform_cols = _serial_when_small(_sinkhorn.ctransform_cols, _dense_size)
 ctransform_online = _serial_when_small(_sinkhorn.ctransform_online, _points_size)
 plan_matrix = _serial_when_small(_sinkhorn.plan_matrix, _dense_size)
 plan_statistics = _serial_when_small(_sinkhorn.plan_statistics, _dense_size)
 plan_statistics_online = _serial_when_small(_sinkhorn.plan_statistics_online, _points_size)
-sinkhorn_scaling = _single_threaded_dot(
-    _serial_when_small(_sinkhorn.sinkhorn_scaling, _dense_size)
-)
+
+
+def _scaling_on_all_threads(*args):
+    """:func:`~skwass._kernels._sinkhorn.sinkhorn_scaling` with one row block per thread."""
+    return _sinkhorn.sinkhorn_scaling(*args, numba.get_num_threads())
+
+
+sinkhorn_scaling = _serial_when_small(_scaling_on_all_threads, _dense_size)
 sinkhorn_online = _serial_when_small(_sinkhorn.sinkhorn_online, _points_size)
 sinkhorn_symmetric = _serial_when_small(_sinkhorn.sinkhorn_symmetric, _dense_size)
 # Batches parallelize over problems, each solved on one thread.

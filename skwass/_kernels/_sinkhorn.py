@@ -228,13 +228,32 @@ def _relax_potential(P, TP, log_w, eps, omega):
     this side's marginal before the step, ``sum_i |w_i exp((P_i - TP_i) / eps) - w_i|``
     (zero-weight points, ``log_w = -inf``, contribute nothing).
     """
+    err = _side_error(P, TP, log_w, eps)
+    for i in range(P.shape[0]):
+        P[i] = (1.0 - omega) * P[i] + omega * TP[i]
+    return err
+
+
+@numba.njit(cache=True)
+def _side_error(P, TP, log_w, eps):
+    """L1 error ``sum_i |w_i exp((P_i - TP_i) / eps) - w_i|`` of one marginal."""
     err = 0.0
     for i in range(P.shape[0]):
         if log_w[i] > -np.inf:
             w = np.exp(log_w[i])
             err += abs(w * np.exp((P[i] - TP[i]) / eps) - w)
-        P[i] = (1.0 - omega) * P[i] + omega * TP[i]
     return err
+
+
+# While over-relaxed, the log-domain solvers also measure, every window and
+# once within this factor of tol, the plan they would return (rows exact):
+# relaxed steps can keep their own error estimate well above that plan's.
+_PLAIN_CHECK_RANGE = 1000.0
+
+
+@numba.njit(cache=True)
+def _check_plain(it, omega, err, tol):
+    return omega != 1.0 and it % _RATE_WINDOW == 0 and err <= _PLAIN_CHECK_RANGE * tol
 
 
 @numba.njit(cache=True, parallel=True)
@@ -250,26 +269,189 @@ def _weighted_cost(C, K, u, v):
     return partial.sum()
 
 
+# Reassociation lets LLVM vectorize the reductions; no flag assumes finite values.
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _dot(x, y):
+    acc = 0.0
+    for j in range(x.shape[0]):
+        acc += x[j] * y[j]
+    return acc
+
+
+# Rows are processed in blocks of 8: one sweep over v for eight dot products
+# and one read-modify-write of the column sums for eight rows. Measured on one
+# core, this pass ran 1.2x (n = 1000) to 1.9x (n = 4000) faster than the two
+# BLAS matrix-vector products it replaces.
+_ROW_BLOCK = 8
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _dots8(K, i, v, out):
+    """``out[r] = K[i + r] @ v`` for ``r < 8``."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    for j in range(K.shape[1]):
+        vj = v[j]
+        a0 += K[i, j] * vj
+        a1 += K[i + 1, j] * vj
+        a2 += K[i + 2, j] * vj
+        a3 += K[i + 3, j] * vj
+        a4 += K[i + 4, j] * vj
+        a5 += K[i + 5, j] * vj
+        a6 += K[i + 6, j] * vj
+        a7 += K[i + 7, j] * vj
+    out[0], out[1], out[2], out[3] = a0, a1, a2, a3
+    out[4], out[5], out[6], out[7] = a4, a5, a6, a7
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _add_rows8(out, K, i, scale):
+    """``out += scale[:8] @ K[i:i + 8]``."""
+    s0, s1, s2, s3 = scale[0], scale[1], scale[2], scale[3]
+    s4, s5, s6, s7 = scale[4], scale[5], scale[6], scale[7]
+    for j in range(K.shape[1]):
+        out[j] += (s0 * K[i, j] + s1 * K[i + 1, j] + s2 * K[i + 2, j] + s3 * K[i + 3, j]) + (
+            s4 * K[i + 4, j] + s5 * K[i + 5, j] + s6 * K[i + 6, j] + s7 * K[i + 7, j]
+        )
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _add_rows(out, K, i, scale, width):
+    """``out += scale[:width] @ K[i:i + width]``."""
+    if width == _ROW_BLOCK:
+        _add_rows8(out, K, i, scale)
+        return
+    for r in range(width):
+        s = scale[r]
+        for j in range(K.shape[1]):
+            out[j] += s * K[i + r, j]
+
+
+@numba.njit(cache=True, parallel=True)
+def _row_pass(K, v, a, u, omega, KTu, u_plain, KTu_plain):
+    """One pass over ``K``: the row update of ``u`` and the products ``K^T u``.
+
+    Rows are split into ``KTu.shape[0]`` contiguous chunks, one per thread,
+    and walked in blocks of eight. For each block, ``K v`` gives the plain
+    updates ``a_i / (K v)_i`` and the relaxed ones stored in ``u``; while the
+    rows are still in cache they are added, scaled by the new ``u``, to the
+    chunk's partial column sums ``KTu[t]``. With ``u_plain.size`` the plain
+    update and its column sums ``KTu_plain`` are kept too. Returns
+    ``(row_error, ok)``: the L1 row error of ``diag(u) K diag(v)`` and whether
+    every ``(K v)_i`` was positive and finite.
+    """
+    n = K.shape[0]
+    n_chunks = KTu.shape[0]
+    track_plain = u_plain.shape[0] > 0
+    chunk = (n + n_chunks - 1) // n_chunks
+    errors = np.zeros(n_chunks)
+    bad = np.zeros(n_chunks, dtype=np.bool_)
+    for t in numba.prange(n_chunks):
+        KTu[t, :] = 0.0
+        if track_plain:
+            KTu_plain[t, :] = 0.0
+        Kv = np.empty(_ROW_BLOCK)
+        scale = np.empty(_ROW_BLOCK)
+        plain_scale = np.empty(_ROW_BLOCK)
+        err = 0.0
+        i = t * chunk
+        stop = min(n, (t + 1) * chunk)
+        while i < stop:
+            width = min(_ROW_BLOCK, stop - i)
+            if width == _ROW_BLOCK:
+                _dots8(K, i, v, Kv)
+            else:
+                for r in range(width):
+                    Kv[r] = _dot(K[i + r], v)
+            for r in range(width):
+                if Kv[r] > 0 and Kv[r] < np.inf:
+                    plain = a[i + r] / Kv[r]
+                    u[i + r] = _relaxed(u[i + r], plain, omega)
+                    err += abs(u[i + r] * Kv[r] - a[i + r])
+                    scale[r] = u[i + r]
+                    plain_scale[r] = plain
+                    if track_plain:
+                        u_plain[i + r] = plain
+                else:
+                    bad[t] = True
+                    scale[r] = 0.0
+                    plain_scale[r] = 0.0
+            _add_rows(KTu[t], K, i, scale, width)
+            if track_plain:
+                _add_rows(KTu_plain[t], K, i, plain_scale, width)
+            i += width
+        errors[t] = err
+    return errors.sum(), not bad.any()
+
+
+@numba.njit(cache=True, parallel=True)
+def _column_pass(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
+    """Sum the partial ``K^T u`` and update ``v`` into ``v_next``.
+
+    ``col_sums`` receives the column sums of ``diag(u) K diag(v)`` before the
+    update, and ``col_sums_plain`` those of the plan with the plain row update
+    when ``KTu_plain`` holds its partial sums. Returns ``(column_error, ok,
+    plain_error)``: the L1 column errors of both plans (``inf`` for the
+    second when it is not tracked) and whether every ``(K^T u)_j`` was
+    positive and finite.
+    """
+    m = v.shape[0]
+    n_chunks = KTu.shape[0]
+    track_plain = KTu_plain.shape[1] > 0
+    err = 0.0
+    plain_err = 0.0
+    n_bad = 0
+    for j in numba.prange(m):
+        total = 0.0
+        for t in range(n_chunks):
+            total += KTu[t, j]
+        col_sums[j] = v[j] * total
+        err += abs(col_sums[j] - b[j])
+        if total > 0 and total < np.inf:
+            v_next[j] = _relaxed(v[j], b[j] / total, omega)
+        else:
+            v_next[j] = v[j]
+            n_bad += 1
+        if track_plain:
+            plain = 0.0
+            for t in range(n_chunks):
+                plain += KTu_plain[t, j]
+            col_sums_plain[j] = v[j] * plain
+            plain_err += abs(col_sums_plain[j] - b[j])
+    return err, n_bad == 0, plain_err if track_plain else np.inf
+
+
 @numba.njit(cache=True)
-def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics):
+def _outside(x, tau):
+    for i in range(x.shape[0]):
+        if x[i] > tau or x[i] < 1.0 / tau:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics, n_chunks):
     """Stabilized, over-relaxed Sinkhorn with absorption at one ``eps``.
 
     Iterates on scalings ``u, v`` of the absorbed kernel
-    ``K = exp(log_a + log_b + (F + G - C) / eps)`` with two BLAS matrix-vector
-    products per iteration (Schmitzer 2019); whenever a scaling leaves
-    ``[1/tau, tau]`` it is absorbed into the potentials and ``K`` is rebuilt.
-    A row or column of ``K`` that underflows triggers exact log-domain
-    c-transforms instead. Updates are over-relaxed with an omega adapted to the
-    measured contraction rate. All weights must be positive; ``F`` and ``G``
-    are updated in place.
+    ``K = exp(log_a + log_b + (F + G - C) / eps)`` (Schmitzer 2019) with one
+    pass over ``K`` per iteration: each row gives ``(K v)_i`` and, while in
+    cache, its share of ``K^T u`` (:func:`_row_pass`). Whenever a scaling
+    leaves ``[1/tau, tau]`` it is absorbed into the potentials and ``K`` is
+    rebuilt. A row or column of ``K`` that underflows triggers exact
+    log-domain c-transforms instead. Updates are over-relaxed with an omega
+    adapted to the measured contraction rate. All weights must be positive;
+    ``F`` and ``G`` are updated in place. ``n_chunks`` row blocks share the
+    work of each pass (one per Numba thread).
 
-    With ``statistics`` a last row update makes the rows exact and the plan's
-    ``<P, C>`` and column sums are read off ``K`` without any ``exp``.
+    With ``statistics`` the loop also watches the plan this function returns,
+    the one with a plain (unrelaxed) row update, whose rows are exact; it
+    stops as soon as that plan or the current scalings are within ``tol``
+    (relaxed steps can keep the latter's error well above the former's), and
+    the plan's ``<P, C>`` and column sums come out without any ``exp``.
 
     Returns ``(n_iter, marginal_error, done, cost, col_sums)``: the error is the
-    L1 row plus column error of the plan before the last column update, read
-    off the products already made; ``done`` says whether ``F`` is the exact
-    row c-transform of ``G`` and ``cost``/``col_sums`` describe that plan
+    loop's last estimate; ``done`` says whether ``F`` is the exact row
+    c-transform of ``G`` and ``cost``/``col_sums`` describe that plan
     (otherwise they are zeros).
     """
     n, m = C.shape
@@ -278,31 +460,36 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics)
     b = np.exp(log_b).astype(dt)
     K = np.empty((n, m), dtype=dt)
     _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
+    n_chunks = max(1, min(n_chunks, n))
+    KTu = np.empty((n_chunks, m), dtype=dt)
+    KTu_plain = np.empty((n_chunks, m), dtype=dt)
+    no_plain = np.empty((n_chunks, 0), dtype=dt)
+    u_plain = np.empty(n, dtype=dt)
+    no_u_plain = np.empty(0, dtype=dt)
+    col_sums = np.zeros(m)
+    col_sums_plain = np.zeros(m)
     u = np.ones(n, dtype=dt)
     v = np.ones(m, dtype=dt)
+    v_next = np.ones(m, dtype=dt)
     omega = 1.0
     cap = _OMEGA_MAX
     err_start = -1.0
     err = np.inf
+    done = False
     it = 0
     while it < max_iter:
-        Kv = np.dot(K, v)
-        ok = True
-        err = 0.0
-        for i in range(n):
-            if Kv[i] > 0 and Kv[i] < np.inf:
-                u[i] = _relaxed(u[i], a[i] / Kv[i], omega)
-                err += abs(u[i] * Kv[i] - a[i])
-            else:
-                ok = False
+        track = statistics and omega != 1.0
+        row_err, ok = _row_pass(
+            K, v, a, u, omega, KTu, u_plain if track else no_u_plain,
+            KTu_plain if track else no_plain,
+        )
+        plain_err = np.inf
         if ok:
-            KTu = np.dot(u, K)
-            for j in range(m):
-                err += abs(v[j] * KTu[j] - b[j])
-                if KTu[j] > 0 and KTu[j] < np.inf:
-                    v[j] = _relaxed(v[j], b[j] / KTu[j], omega)
-                else:
-                    ok = False
+            col_err, ok, plain_err = _column_pass(
+                KTu, v, b, omega, v_next, col_sums, KTu_plain if track else no_plain,
+                col_sums_plain,
+            )
+            err = row_err + col_err
         it += 1
         if not ok or not err < np.inf:
             # Underflow or overflow: absorb what is finite, then redo the
@@ -320,20 +507,20 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics)
             err_start = -1.0
             err = np.inf
             continue
+        if statistics and (err <= tol or plain_err <= tol):
+            # Return the plan of this row update with v before its update:
+            # rows exact (plain update), column sums just summed.
+            if omega != 1.0:
+                u[:] = u_plain
+                col_sums[:] = col_sums_plain
+                err = plain_err
+            done = True
+            break
+        v, v_next = v_next, v
         if err <= tol:
             break
         omega, cap, err_start = _adapt_omega(it, err, err_start, omega, cap)
-        big = False
-        for i in range(n):
-            if u[i] > tau or u[i] < 1.0 / tau:
-                big = True
-                break
-        if not big:
-            for j in range(m):
-                if v[j] > tau or v[j] < 1.0 / tau:
-                    big = True
-                    break
-        if big:
+        if _outside(u, tau) or _outside(v, tau):
             for i in range(n):
                 F[i] += eps * np.log(u[i])
                 u[i] = 1.0
@@ -341,22 +528,14 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics)
                 G[j] += eps * np.log(v[j])
                 v[j] = 1.0
             _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
-    done = False
-    cost = 0.0
-    col_sums = np.zeros(m)
-    if statistics:
-        Kv = np.dot(K, v)
-        done = True
-        for i in range(n):
-            if Kv[i] > 0 and Kv[i] < np.inf:
-                u[i] = a[i] / Kv[i]
-            else:
-                done = False
+    if statistics and not done:
+        # Out of iterations: one plain row update, then its column sums.
+        _, done = _row_pass(K, v, a, u, 1.0, KTu, no_u_plain, no_plain)
         if done:
-            KTu = np.dot(u, K)
-            for j in range(m):
-                col_sums[j] = v[j] * KTu[j]
-            cost = _weighted_cost(C, K, u, v)
+            _column_pass(KTu, v, b, 1.0, v_next, col_sums, no_plain, col_sums_plain)
+    cost = _weighted_cost(C, K, u, v) if done else 0.0
+    if not done:
+        col_sums[:] = 0.0
     for i in range(n):
         F[i] += eps * np.log(u[i])
     for j in range(m):
@@ -373,8 +552,10 @@ def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
     :func:`sinkhorn_scaling`); memory is O(n + m). The marginals of the plan
     ``(F, G)`` before each update are read off the c-transforms for free:
     row sums are ``a_i exp((F_i - T(G)_i) / eps)`` and column sums
-    ``b_j exp((G_j - T(F)_j) / eps)``. Returns ``(n_iter, marginal_error)``;
-    ``F`` and ``G`` are updated in place and ``F`` ends as the exact ``T(G)``.
+    ``b_j exp((G_j - T(F)_j) / eps)``. While relaxed it also checks the plan
+    ``(T(G), G)`` that it returns now and then (:func:`_check_plain`).
+    Returns ``(n_iter, marginal_error)``; ``F`` and ``G`` are updated in place
+    and ``F`` ends as the exact ``T(G)``.
     """
     omega = 1.0
     cap = _OMEGA_MAX
@@ -382,7 +563,13 @@ def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
     err = np.inf
     it = 0
     while it < max_iter:
-        err = _relax_potential(F, ctransform_online(X, Y, G, log_b, eps, code), log_a, eps, omega)
+        TG = ctransform_online(X, Y, G, log_b, eps, code)
+        if _check_plain(it, omega, err, tol):
+            plain_err = _side_error(G, ctransform_online(Y, X, TG, log_a, eps, code), log_b, eps)
+            if plain_err <= tol:
+                F[:] = TG
+                return it, plain_err
+        err = _relax_potential(F, TG, log_a, eps, omega)
         err += _relax_potential(G, ctransform_online(Y, X, F, log_a, eps, code), log_b, eps, omega)
         it += 1
         if not err < np.inf:
@@ -487,6 +674,12 @@ def _sinkhorn_log_serial(C, log_a, log_b, eps, F, G, tol, max_iter):
     it = 0
     while it < max_iter:
         _ctransform_rows_serial(C, G, log_b, eps, TG)
+        if _check_plain(it, omega, err, tol):
+            _ctransform_cols_serial(C, TG, log_a, eps, TF)
+            plain_err = _side_error(G, TF, log_b, eps)
+            if plain_err <= tol:
+                F[:] = TG
+                return it, plain_err
         err = _relax_potential(F, TG, log_a, eps, omega)
         _ctransform_cols_serial(C, F, log_a, eps, TF)
         err += _relax_potential(G, TF, log_b, eps, omega)

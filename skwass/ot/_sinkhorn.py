@@ -411,10 +411,11 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
     """Solve entropic optimal transport between two histograms.
 
     Minimizes ``<P, C> + eps * KL(P | a x b)`` over couplings of ``a`` and ``b``
-    with stabilized Sinkhorn iterations: two BLAS matrix-vector products per
-    iteration on an absorbed kernel, log-domain c-transforms where it would
-    underflow, and eps-scaling (start at the cost range, halve until ``eps``),
-    so that tiny ``eps`` converge without NaN.
+    with stabilized, over-relaxed Sinkhorn iterations: one pass over an
+    absorbed kernel per iteration (both matrix-vector products fused),
+    log-domain c-transforms where it would underflow, and eps-scaling (from
+    ``1000 eps`` when the cost range exceeds it, halving until ``eps``), so
+    that tiny ``eps`` converge without NaN.
 
     Parameters
     ----------
