@@ -70,6 +70,20 @@ def test_float32_agrees_with_pot(rng):
     np.testing.assert_allclose(res.plan(), P_ref, rtol=0, atol=1e-4 * P_ref.max())
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-7), (np.float32, 1e-4)])
+def test_parallel_row_blocks_agree_with_pot(rng, dtype, rtol):
+    # 301 x 263 > 2**16 entries: the dense solver splits the rows between
+    # threads and walks them in blocks of 8 with a ragged last block.
+    X, Y, a, b = random_problem(rng, 301, 263, d=3, dtype=dtype)
+    C = cost_matrix(X, Y)
+    eps = 0.1 * float(C.mean())
+    res = sinkhorn(a, b, C, eps, tol=1e-12 if dtype == np.float64 else 1e-5)
+    P_ref, _, _ = pot_log_reference(a, b, C.astype(np.float64), eps)
+    assert res.converged and res.n_iter > 10
+    np.testing.assert_allclose(res.plan(), P_ref, rtol=0, atol=rtol * P_ref.max())
+    assert res.transport_cost == pytest.approx(float(np.sum(P_ref * C)), rel=rtol)
+
+
 def test_marginals_and_diagnostics(rng):
     X, Y, a, b = random_problem(rng, 30, 40)
     res = sinkhorn(a, b, cost_matrix(X, Y), 0.05, tol=1e-10)
