@@ -245,9 +245,10 @@ def _side_error(P, TP, log_w, eps):
     return err
 
 
-# While over-relaxed, the log-domain solvers also measure, every window and
-# once within this factor of tol, the plan they would return (rows exact):
-# relaxed steps can keep their own error estimate well above that plan's.
+# While over-relaxed, the solvers also measure, every window and once within
+# this factor of tol, the plan they would return (rows exact): relaxed steps
+# can keep their own error estimate well above that plan's. Checking every
+# iteration cost the dense solver 50% more per iteration at n = 1000.
 _PLAIN_CHECK_RANGE = 1000.0
 
 
@@ -443,11 +444,12 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
     ``F`` and ``G`` are updated in place. ``n_chunks`` row blocks share the
     work of each pass (one per Numba thread).
 
-    With ``statistics`` the loop also watches the plan this function returns,
-    the one with a plain (unrelaxed) row update, whose rows are exact; it
-    stops as soon as that plan or the current scalings are within ``tol``
-    (relaxed steps can keep the latter's error well above the former's), and
-    the plan's ``<P, C>`` and column sums come out without any ``exp``.
+    With ``statistics`` the loop also watches, now and then
+    (:func:`_check_plain`), the plan this function returns, the one with a
+    plain (unrelaxed) row update, whose rows are exact; it stops as soon as
+    that plan or the current scalings are within ``tol`` (relaxed steps can
+    keep the latter's error well above the former's), and the plan's
+    ``<P, C>`` and column sums come out without any ``exp``.
 
     Returns ``(n_iter, marginal_error, done, cost, col_sums)``: the error is the
     loop's last estimate; ``done`` says whether ``F`` is the exact row
@@ -478,7 +480,7 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
     done = False
     it = 0
     while it < max_iter:
-        track = statistics and omega != 1.0
+        track = statistics and _check_plain(it, omega, err, tol)
         row_err, ok = _row_pass(
             K, v, a, u, omega, KTu, u_plain if track else no_u_plain,
             KTu_plain if track else no_plain,
@@ -507,13 +509,15 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
             err_start = -1.0
             err = np.inf
             continue
-        if statistics and (err <= tol or plain_err <= tol):
-            # Return the plan of this row update with v before its update:
-            # rows exact (plain update), column sums just summed.
-            if omega != 1.0:
-                u[:] = u_plain
-                col_sums[:] = col_sums_plain
-                err = plain_err
+        # Return the plan of this row update with v before its update when it
+        # is within tol: rows exact (plain update), column sums just summed.
+        if plain_err <= tol:
+            u[:] = u_plain
+            col_sums[:] = col_sums_plain
+            err = plain_err
+            done = True
+            break
+        if statistics and omega == 1.0 and err <= tol:
             done = True
             break
         v, v_next = v_next, v
