@@ -353,3 +353,52 @@ def test_batch_bad_input(rng):
         sinkhorn(None, None, C[0], [0.1, 0.2])
     with pytest.warns(ConvergenceWarning, match="1 of 3 problems|of 3 problems"):
         sinkhorn(None, None, C * 100, [1.0, 0.01, 1.0], max_iter=2, eps_scaling=None)
+
+
+def test_points_batch_matches_single_solves_and_pot(rng):
+    problems = [random_problem(rng, 20, 15, d=3) for _ in range(3)]
+    X = np.stack([p[0] for p in problems])
+    Y = np.stack([p[1] for p in problems])
+    a = np.stack([p[2] for p in problems])
+    b = problems[0][3]
+    eps = np.array([0.05, 0.2, 1.0])
+    batch = sinkhorn_points(X, Y, a, b, eps=eps, metric="euclidean", tol=1e-11)
+    assert batch.converged.all() and batch.f.shape == (3, 20) and batch.g.shape == (3, 15)
+    plans = batch.plan()
+    for k in range(3):
+        single = sinkhorn_points(X[k], Y[k], a[k], b, eps=eps[k], metric="euclidean",
+                                 tol=1e-11)
+        np.testing.assert_allclose(batch.transport_cost[k], single.transport_cost, rtol=1e-8)
+        np.testing.assert_allclose(batch.value[k], single.value, rtol=1e-8)
+        C = cost_matrix(X[k], Y[k], metric="euclidean")
+        P_ref = pot_log_reference(a[k], b, C, eps[k])[0]
+        np.testing.assert_allclose(plans[k], P_ref, atol=1e-7 * P_ref.max())
+
+
+def test_points_batch_shares_a_2d_cloud(rng):
+    X, Y, a, b = random_problem(rng, 12, 10)
+    shifts = np.array([0.0, 0.5, 2.0])
+    Ys = Y[None] + shifts[:, None, None]
+    shared_x = sinkhorn_points(X, Ys, a, b, eps=0.1, tol=1e-11)
+    shared_y = sinkhorn_points(Ys, X, b, a, eps=0.1, tol=1e-11)
+    for k, shift in enumerate(shifts):
+        single = sinkhorn_points(X, Y + shift, a, b, eps=0.1, tol=1e-11)
+        assert shared_x.transport_cost[k] == pytest.approx(single.transport_cost, rel=1e-8)
+        # OT(b, a) with the transposed cost has the same transport cost.
+        assert shared_y.transport_cost[k] == pytest.approx(single.transport_cost, rel=1e-8)
+
+
+def test_points_batch_bad_input(rng):
+    X = rng.normal(size=(3, 5, 2))
+    with pytest.raises(ValueError, match="X holds 3 point clouds but Y holds 2"):
+        sinkhorn_points(X, rng.normal(size=(2, 4, 2)), eps=0.1)
+    with pytest.raises(ValueError, match="same number of features"):
+        sinkhorn_points(X, rng.normal(size=(4, 3)), eps=0.1)
+    with pytest.raises(ValueError, match="mode='online'"):
+        sinkhorn_points(X, X, eps=0.1, mode="online")
+    with pytest.raises(ValueError, match="eps has 2 entries"):
+        sinkhorn_points(X, X, eps=[0.1, 0.2])
+    with pytest.raises(ValueError, match="b has 2 rows"):
+        sinkhorn_points(X, X, None, np.full((2, 5), 0.2), eps=0.1)
+    with pytest.raises(ValueError, match="Y must be a 3-D array|Y must be a 2-D array"):
+        sinkhorn_points(X, np.ones((3, 4, 2, 1)), eps=0.1)

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-from skwass._backend import get_backend
+from skwass._backend import device_backend, get_backend
 from skwass.ot._validation import check_float_array, check_points
 
 POINT_METRICS = ("sqeuclidean", "euclidean", "cityblock")
@@ -57,6 +57,11 @@ def cost_matrix(X, Y=None, metric="sqeuclidean", normalize=None):
     array([[0., 2.],
            [2., 0.]])
     """
+    backend = device_backend(X, Y)
+    if backend is not None:
+        from skwass.ot import _device
+
+        return _device.cost_matrix(backend, X, Y, metric=metric, normalize=normalize)
     if Y is None:
         X = check_float_array(X, "X", ndim=2, column=True)
         Y = X

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from skwass._backend import get_backend
+from skwass._backend import device_backend, get_backend
 from skwass.ot._costs import POINT_METRICS, cost_matrix
 from skwass.ot._sinkhorn import _check_solver_options, _solve_symmetric, sinkhorn
 from skwass.ot._validation import check_eps, check_points, check_weights
@@ -261,6 +261,14 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     >>> round(sinkhorn_divergence(X, X + [0.0, 1.0], eps=0.01), 3)
     1.0
     """
+    backend = device_backend(X, Y, a, b)
+    if backend is not None:
+        from skwass.ot import _device
+
+        return _device.sinkhorn_divergence(
+            backend, X, Y, a, b, eps=eps, metric=metric, kind=kind, return_grad=return_grad,
+            n_iter=n_iter, tol=tol, max_iter=max_iter,
+        )
     X_in = X
     X, Y = check_points(X, Y)
     a = check_weights(a, X.shape[0], "a")

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-from skwass._backend import get_backend
+from skwass._backend import device_backend, get_backend
 from skwass.ot._validation import check_float_array, check_points, check_weights
 
 KERNELS = ("gaussian", "imq", "energy")
@@ -52,13 +52,13 @@ def _callable_kernel(kernel, P, Q):
     return K
 
 
-def _pair_weights(w, unbiased):
+def _pair_weights(w, unbiased, xp=np):
     """Weights of the within-sample pairs: ``w w^T``, or the U-statistic's."""
     if not unbiased:
-        return np.outer(w, w)
+        return xp.outer(w, w)
     n = w.shape[0]
-    weights = np.full((n, n), 1.0 / (n * (n - 1)))
-    np.fill_diagonal(weights, 0.0)
+    weights = xp.full((n, n), 1.0 / (n * (n - 1)))
+    xp.fill_diagonal(weights, 0.0)
     return weights
 
 
@@ -142,6 +142,12 @@ def mmd(
     >>> grad.shape
     (2,)
     """
+    backend = device_backend(X, Y, a, b)
+    if backend is not None:
+        from skwass.ot import _device
+
+        return _device.mmd(backend, X, Y, a, b, kernel=kernel, bandwidth=bandwidth,
+                           unbiased=unbiased, return_grad=return_grad)
     X_shape = np.shape(X)
     X, Y = check_points(X, Y)
     X, Y = X.astype(np.float64), Y.astype(np.float64)

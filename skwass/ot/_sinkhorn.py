@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from skwass._backend import get_backend
+from skwass._backend import device_backend, get_backend
 from skwass.ot._costs import POINT_METRICS, cost_matrix
 from skwass.ot._validation import (
     check_eps,
@@ -84,9 +84,11 @@ class SinkhornResult:
     def plan(self):
         """Return the dense transport plan ``P`` of shape (n, m), or (B, n, m)."""
         C = self._cost()
+        backend = get_backend(C)
+        if backend.name != "numpy":
+            return backend.plan_matrix(C, self.f, self.g, self.a, self.b, self.eps)
         with np.errstate(divide="ignore"):
             log_a, log_b = np.log(self.a), np.log(self.b)
-        backend = get_backend(C)
         if C.ndim == 3:
             return np.stack([
                 backend.plan_matrix(C[k], self.f[k], self.g[k], log_a[k], log_b[k], self.eps[k])
@@ -163,6 +165,18 @@ def _warn_if_not_converged(converged, n_iter, error, tol):
             f"{error:.3g} > tol={tol:.3g}. Increase max_iter or eps.",
             ConvergenceWarning,
             stacklevel=3,
+        )
+
+
+def _warn_if_batch_not_converged(converged, marginal_error, tol):
+    if not converged.all():
+        worst = int(np.argmax(marginal_error))
+        warnings.warn(
+            f"Sinkhorn did not converge on {int((~converged).sum())} of {converged.size} "
+            f"problems (worst: problem {worst}, L1 marginal error "
+            f"{marginal_error[worst]:.3g} > tol={tol:.3g}). Increase max_iter or eps.",
+            ConvergenceWarning,
+            stacklevel=4,
         )
 
 
@@ -262,7 +276,7 @@ def _batch_weights(w, B, n, name):
         return np.tile(check_weights(w, n, name), (B, 1))
     w = check_float_array(w, name, ndim=2, dtype=np.float64)
     if w.shape[0] != B:
-        raise ValueError(f"{name} has {w.shape[0]} rows but C holds {B} problems.")
+        raise ValueError(f"{name} has {w.shape[0]} rows but the batch holds {B} problems.")
     return np.stack([check_weights(row, n, f"{name}[{k}]") for k, row in enumerate(w)])
 
 
@@ -271,10 +285,26 @@ def _batch_eps(eps, B):
         return np.full(B, check_eps(eps))
     eps = check_float_array(eps, "eps", ndim=1, dtype=np.float64)
     if eps.shape[0] != B:
-        raise ValueError(f"eps has {eps.shape[0]} entries but C holds {B} problems.")
+        raise ValueError(f"eps has {eps.shape[0]} entries but the batch holds {B} problems.")
     if np.any(eps <= 0):
         raise ValueError("eps must be positive in every problem.")
     return eps
+
+
+def _batch_schedule(eps, cost_range, eps_scaling):
+    """eps stages of a batch: arrays ``(B,)``, one :func:`_eps_schedule` per problem.
+
+    The schedules are aligned on the last stage; shorter ones repeat their
+    first stage (a loose-tolerance no-op once reached).
+    """
+    schedules = [
+        _eps_schedule(e, r, eps_scaling) for e, r in zip(eps, cost_range, strict=True)
+    ]
+    n_stages = max(map(len, schedules))
+    return [
+        np.array([sched[max(0, s - n_stages + len(sched))] for sched in schedules])
+        for s in range(n_stages)
+    ]
 
 
 def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
@@ -285,17 +315,7 @@ def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
         log_a, log_b = np.log(a), np.log(b)
     if init is None:
         f, g = np.zeros((B, n)), np.zeros((B, m))
-        cost_range = C.max(axis=(1, 2)) - C.min(axis=(1, 2))
-        # Each problem's own schedule, aligned on the last stage; shorter ones
-        # repeat their first stage (a loose-tolerance no-op once reached).
-        schedules = [
-            _eps_schedule(e, r, eps_scaling) for e, r in zip(eps, cost_range, strict=True)
-        ]
-        n_stages = max(map(len, schedules))
-        stages = [
-            np.array([sched[max(0, s - n_stages + len(sched))] for sched in schedules])
-            for s in range(n_stages)
-        ]
+        stages = _batch_schedule(eps, C.max(axis=(1, 2)) - C.min(axis=(1, 2)), eps_scaling)
     else:
         f, g = init[0].copy(), init[1].copy()
         stages = [eps]
@@ -313,15 +333,7 @@ def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
     )
     marginal_error = np.abs(row_sums - a).sum(axis=1) + np.abs(col_sums - b).sum(axis=1)
     converged = marginal_error <= tol
-    if not converged.all():
-        worst = int(np.argmax(marginal_error))
-        warnings.warn(
-            f"Sinkhorn did not converge on {int((~converged).sum())} of {B} problems "
-            f"(worst: problem {worst}, L1 marginal error {marginal_error[worst]:.3g} > "
-            f"tol={tol:.3g}). Increase max_iter or eps.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+    _warn_if_batch_not_converged(converged, marginal_error, tol)
     return SinkhornResult(
         f=f, g=g, transport_cost=transport_cost, value=(a * f).sum(axis=1) + (b * g).sum(axis=1),
         n_iter=n_iter, converged=converged, marginal_error=marginal_error, eps=eps, a=a, b=b,
@@ -349,6 +361,26 @@ def _solve_symmetric(a, C, eps, tol, max_iter):
     return _finish(f, f.copy(), statistics, n_iter, tol, eps, a, a, lambda: C)
 
 
+def _diameter(span, metric):
+    """Largest possible cost, from the bounding box ``span`` of both clouds."""
+    span = np.asarray(span, dtype=np.float64)
+    return {
+        "sqeuclidean": float(span @ span),
+        "euclidean": float(np.sqrt(span @ span)),
+        "cityblock": float(span.sum()),
+    }[metric]
+
+
+def _resolve_mode(mode, metric, n, m, itemsize):
+    """``"dense"`` or ``"online"`` for ``mode``; refuses online with other metrics."""
+    online_ok = isinstance(metric, str) and metric in POINT_METRICS
+    if mode == "auto":
+        mode = "online" if online_ok and 2 * n * m * itemsize > DENSE_MEMORY_LIMIT else "dense"
+    if mode == "online" and not online_ok:
+        raise ValueError(f"mode='online' supports metric in {POINT_METRICS}, got {metric!r}.")
+    return mode
+
+
 def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
     backend = get_backend(X, Y)
     code = backend.METRIC_CODES[metric]
@@ -358,16 +390,10 @@ def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
         log_a, log_b = np.log(a), np.log(b)
     if init is None:
         f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
-        # Largest possible cost, bounded through the bounding box of both clouds.
         span = np.maximum(X.max(axis=0), Y.max(axis=0)) - np.minimum(
             X.min(axis=0), Y.min(axis=0)
         )
-        diameter = {
-            "sqeuclidean": float(span @ span),
-            "euclidean": float(np.sqrt(span @ span)),
-            "cityblock": float(span.sum()),
-        }[metric]
-        stages = _eps_schedule(eps, diameter, eps_scaling)
+        stages = _eps_schedule(eps, _diameter(span, metric), eps_scaling)
     else:
         f, g = init[0].copy(), init[1].copy()
         stages = [eps]
@@ -429,7 +455,8 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
         A stack of ``B`` matrices is a batch: the problems are solved together
         in float64, in parallel over problems (one thread each, log-domain
         over-relaxed iterations), and every field of the result gets a
-        leading batch axis.
+        leading batch axis. CuPy arrays are solved on the GPU and the result
+        holds CuPy arrays (see :ref:`gpu_and_batches`).
     eps : float or array-like of shape (B,)
         Entropic regularization, in cost units (> 0); one per problem for a
         batch (e.g. a grid of eps on the same costs).
@@ -471,6 +498,12 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
     >>> batch.transport_cost.round(3), batch.f.shape
     (array([0.   , 0.269, 0.475]), (3, 2))
     """
+    backend = device_backend(a, b, C, eps)
+    if backend is not None:
+        from skwass.ot import _device
+
+        return _device.sinkhorn(backend, a, b, C, eps, tol=tol, max_iter=max_iter,
+                                eps_scaling=eps_scaling, init=init)
     if np.ndim(C) == 3:
         C = check_float_array(C, "C", ndim=3, dtype=np.float64)
         B, n, m = C.shape
@@ -492,7 +525,8 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
 
 @validate_params(
     {"X": ["array-like"], "Y": ["array-like"], "a": ["array-like", None],
-     "b": ["array-like", None], "eps": [Interval(numbers.Real, 0, None, closed="neither")],
+     "b": ["array-like", None],
+     "eps": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
      "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
      "mode": [StrOptions({"auto", "dense", "online"})], **_SOLVER_PARAMS},
     prefer_skip_nested_validation=True,
@@ -505,27 +539,34 @@ def sinkhorn_points(
 
     Parameters
     ----------
-    X : array-like of shape (n, d)
-        Source points (a 1-D array is one feature).
-    Y : array-like of shape (m, d)
-        Target points.
+    X : array-like of shape (n, d) or (B, n, d)
+        Source points (a 1-D array is one feature). A stack of ``B`` clouds
+        makes a batch of ``B`` problems, as a stack of cost matrices does in
+        :func:`sinkhorn`. CuPy arrays run on the GPU (see :ref:`gpu_and_batches`).
+    Y : array-like of shape (m, d) or (B, m, d)
+        Target points. In a batch, one 2-D cloud (or a 2-D ``X``) is shared by
+        all ``B`` problems.
     a, b : array-like or None
-        Weights of ``X`` and ``Y``; ``None`` is uniform.
-    eps : float
-        Entropic regularization, in cost units.
+        Weights of ``X`` and ``Y``; ``None`` is uniform. For a batch, one
+        vector shared by all problems or one row per problem.
+    eps : float or array-like of shape (B,)
+        Entropic regularization, in cost units; one per problem for a batch.
     metric : str or callable, default="sqeuclidean"
         Ground cost, see :func:`cost_matrix`.
     mode : {"auto", "dense", "online"}, default="auto"
         ``"dense"`` builds the cost matrix and calls :func:`sinkhorn`.
         ``"online"`` recomputes costs inside log-domain iterations and needs
         O(n + m) memory (built-in point metrics only). ``"auto"`` is dense when
-        the cost and kernel matrices fit in 1 GiB, online otherwise.
+        the cost and kernel matrices fit in 1 GiB, online otherwise. A batch is
+        always solved dense (``"auto"`` means ``"dense"``; ``"online"`` raises
+        a ValueError): loop over the problems to solve large ones online.
     tol, max_iter, eps_scaling, init
         As in :func:`sinkhorn`.
 
     Returns
     -------
     result : SinkhornResult
+        For a batch every field has a leading batch axis.
 
     Examples
     --------
@@ -536,7 +577,25 @@ def sinkhorn_points(
     >>> online = sinkhorn_points(X, X + 1, eps=0.1, mode="online")
     >>> round(dense.transport_cost, 6), round(online.transport_cost, 6)
     (1.000045, 1.000045)
+
+    A batch: three source clouds against one shared target cloud.
+
+    >>> batch = sinkhorn_points(np.stack([X, X + 1, X + 2]), X + 1, eps=0.1)
+    >>> batch.transport_cost.round(3), batch.f.shape
+    (array([1., 0., 1.]), (3, 2))
     """
+    backend = device_backend(X, Y, a, b, eps)
+    if backend is not None:
+        from skwass.ot import _device
+
+        return _device.sinkhorn_points(
+            backend, X, Y, a, b, eps=eps, metric=metric, mode=mode, tol=tol,
+            max_iter=max_iter, eps_scaling=eps_scaling, init=init,
+        )
+    if np.ndim(X) == 3 or np.ndim(Y) == 3:
+        return _solve_points_batch(
+            X, Y, a, b, eps, metric, mode, tol, max_iter, eps_scaling, init
+        )
     X, Y = check_points(X, Y)
     n, m = X.shape[0], Y.shape[0]
     a = check_weights(a, n, "a")
@@ -544,18 +603,57 @@ def sinkhorn_points(
     eps = check_eps(eps)
     init = _check_init(init, (n,), (m,))
     _check_solver_options(tol, max_iter, eps_scaling)
-    if mode == "auto":
-        dense_bytes = 2 * n * m * X.dtype.itemsize
-        online_ok = isinstance(metric, str) and metric in POINT_METRICS
-        mode = "online" if online_ok and dense_bytes > DENSE_MEMORY_LIMIT else "dense"
-    if mode == "online":
-        if not (isinstance(metric, str) and metric in POINT_METRICS):
-            raise ValueError(
-                f"mode='online' supports metric in {POINT_METRICS}, got {metric!r}."
-            )
+    if _resolve_mode(mode, metric, n, m, X.dtype.itemsize) == "online":
         return _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init)
     C = cost_matrix(X, Y, metric=metric)
     return _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init)
+
+
+def check_point_batches(X, Y, check=check_float_array, xp=np):
+    """Validate a batch of point-cloud pairs: ``(B, n, d)`` and ``(B, m, d)`` arrays.
+
+    One of ``X``, ``Y`` may be a single 2-D cloud (1-D: one feature), shared
+    by all problems; it is broadcast (a view, no copy). ``check`` and ``xp``
+    are the array check and namespace (the device path passes its own).
+    """
+    X_batch, Y_batch = np.ndim(X) == 3, np.ndim(Y) == 3
+    X = check(X, "X", ndim=3 if X_batch else 2, column=not X_batch)
+    Y = check(Y, "Y", ndim=3 if Y_batch else 2, column=not Y_batch)
+    if X_batch and Y_batch and X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X holds {X.shape[0]} point clouds but Y holds {Y.shape[0]}; a batch "
+            "needs one Y per X (or one 2-D Y shared by all)."
+        )
+    if X.shape[-1] != Y.shape[-1]:
+        raise ValueError(
+            f"X and Y must have the same number of features, got {X.shape[-1]} "
+            f"and {Y.shape[-1]}."
+        )
+    B = X.shape[0] if X_batch else Y.shape[0]
+    dtype = np.result_type(X.dtype, Y.dtype)
+    X = xp.broadcast_to(X.astype(dtype, copy=False), (B,) + X.shape[-2:])
+    Y = xp.broadcast_to(Y.astype(dtype, copy=False), (B,) + Y.shape[-2:])
+    return X, Y
+
+
+def _solve_points_batch(X, Y, a, b, eps, metric, mode, tol, max_iter, eps_scaling, init):
+    """``sinkhorn_points`` on a batch: stack the cost matrices, solve together."""
+    X, Y = check_point_batches(X, Y)
+    if mode == "online":
+        raise ValueError(
+            "mode='online' does not take batches of point clouds (3-D X or Y); use "
+            "mode='dense' or solve the problems one by one."
+        )
+    B, n, m = X.shape[0], X.shape[1], Y.shape[1]
+    a = _batch_weights(a, B, n, "a")
+    b = _batch_weights(b, B, m, "b")
+    eps = _batch_eps(eps, B)
+    init = _check_init(init, (B, n), (B, m))
+    _check_solver_options(tol, max_iter, eps_scaling)
+    C = np.empty((B, n, m))
+    for k in range(B):
+        C[k] = cost_matrix(X[k], Y[k], metric=metric)
+    return _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init)
 
 
 def centered_potential(result, which="f"):

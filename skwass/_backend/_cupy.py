@@ -1,0 +1,78 @@
+"""CuPy backend: the generic log-domain solver on fused CUDA kernels.
+
+Imported by :func:`skwass._backend.get_backend` only when it sees a CuPy
+array, so CuPy (the ``gpu`` extra) is never imported otherwise. The fused ops
+follow :mod:`skwass._backend._xp_sinkhorn`'s contract; their NumPy twins in
+:mod:`skwass._backend._reference` are what the CPU test suite runs.
+"""
+
+import functools
+import sys
+
+try:
+    import cupy
+except ImportError as exc:  # pragma: no cover - only without the gpu extra
+    raise ImportError(
+        "CuPy arrays need CuPy: install the gpu extra, pip install 'skwass[gpu]'."
+    ) from exc
+
+from skwass._backend import _xp_sinkhorn
+from skwass._kernels import _cuda
+
+name = "cupy"
+xp = cupy
+
+
+def to_host(x):
+    return cupy.asnumpy(x)
+
+
+def prepare(C):
+    """Keep ``C`` and a contiguous ``C^T``: both c-transforms then read rows."""
+    return C, cupy.ascontiguousarray(C.transpose(0, 2, 1))
+
+
+def ctransform_rows(state, G, log_b, eps):
+    return _cuda.lse_rows(state[0], G, log_b, eps)
+
+
+def ctransform_cols(state, F, log_a, eps):
+    return _cuda.lse_rows(state[1], F, log_a, eps)
+
+
+def plan_statistics(state, F, G, log_a, log_b, eps):
+    rows, row_cost = _cuda.plan_rows(state[0], F, log_a, G, log_b, eps)
+    cols, _ = _cuda.plan_rows(state[1], G, log_b, F, log_a, eps)
+    return row_cost.sum(axis=1), rows, cols
+
+
+def ctransform_points(X, Y, G, log_b, eps, metric):
+    return _cuda.lse_points(X, Y, G, log_b, eps, metric)
+
+
+def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, metric):
+    rows, row_cost = _cuda.plan_points(X, Y, F, log_a, G, log_b, eps, metric)
+    cols, _ = _cuda.plan_points(Y, X, G, log_b, F, log_a, eps, metric)
+    return row_cost.sum(), rows, cols
+
+
+relax = _cuda.relax
+
+
+def pairwise_cost(X, Y, metric):
+    """Dense cost matrix: one GEMM for sqeuclidean (as on the CPU), else pair by pair."""
+    if metric == "sqeuclidean":
+        sq = (X * X).sum(axis=1)[:, None] + (Y * Y).sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
+        return cupy.maximum(sq, 0.0, out=sq)
+    return _cuda.pairwise(X, Y, metric)
+
+
+def hamming(X, Y):
+    return X.sum(axis=1)[:, None] + Y.sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
+
+
+_self = sys.modules[__name__]
+sinkhorn_dense = functools.partial(_xp_sinkhorn.sinkhorn_dense, _self)
+sinkhorn_points = functools.partial(_xp_sinkhorn.sinkhorn_points, _self)
+sinkhorn_symmetric = functools.partial(_xp_sinkhorn.sinkhorn_symmetric, _self)
+plan_matrix = functools.partial(_xp_sinkhorn.plan_matrix, cupy)

@@ -1,0 +1,90 @@
+"""NumPy reference of the GPU backend's fused ops, for tests on every machine.
+
+Same functions and conventions as :mod:`skwass._backend._cupy`, written with
+plain NumPy (whole matrices, SciPy's ``logsumexp``): running the generic
+solver of :mod:`skwass._backend._xp_sinkhorn` with this module in place of
+CuPy checks the GPU algorithm (and the ``skwass.ot`` device path) without a
+GPU. Not used by the public functions on NumPy input, which go through the
+Numba kernels.
+"""
+
+import functools
+import sys
+
+import numpy as np
+from scipy.special import logsumexp
+
+from skwass._backend import _xp_sinkhorn
+
+name = "reference"
+xp = np
+
+
+def to_host(x):
+    return np.asarray(x)
+
+
+def prepare(C):
+    return C
+
+
+def _lse(z, axis):
+    with np.errstate(invalid="ignore"):
+        return logsumexp(z, axis=axis)
+
+
+def ctransform_rows(C, G, log_b, eps):
+    e = eps[:, None, None]
+    return -eps[:, None] * _lse(log_b[:, None, :] + (G[:, None, :] - C) / e, axis=2)
+
+
+def ctransform_cols(C, F, log_a, eps):
+    e = eps[:, None, None]
+    return -eps[:, None] * _lse(log_a[:, :, None] + (F[:, :, None] - C) / e, axis=1)
+
+
+def plan_statistics(C, F, G, log_a, log_b, eps):
+    e = eps[:, None, None]
+    P = np.exp(log_a[:, :, None] + log_b[:, None, :] + (F[:, :, None] + G[:, None, :] - C) / e)
+    return (P * C).sum(axis=(1, 2)), P.sum(axis=2), P.sum(axis=1)
+
+
+def _point_costs(X, Y, metric):
+    """Pair-by-pair costs in float64 (differences in the points' dtype)."""
+    diff = (X[:, None, :] - Y[None, :, :]).astype(np.float64)
+    if metric == "cityblock":
+        return np.abs(diff).sum(axis=2)
+    sq = (diff * diff).sum(axis=2)
+    return np.sqrt(sq) if metric == "euclidean" else sq
+
+
+def ctransform_points(X, Y, G, log_b, eps, metric):
+    return -eps * _lse(log_b[None, :] + (G[None, :] - _point_costs(X, Y, metric)) / eps, axis=1)
+
+
+def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, metric):
+    C = _point_costs(X, Y, metric)
+    P = np.exp(log_a[:, None] + log_b[None, :] + (F[:, None] + G[None, :] - C) / eps)
+    return (P * C).sum(), P.sum(axis=1), P.sum(axis=0)
+
+
+def relax(P, TP, log_w, eps, omega):
+    w = np.exp(log_w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        err = np.where(np.isinf(log_w), 0.0, np.abs(w * np.exp((P - TP) / eps) - w))
+    return (1.0 - omega) * P + omega * TP, err.sum(axis=1)
+
+
+def pairwise_cost(X, Y, metric):
+    return _point_costs(X, Y, metric).astype(X.dtype)
+
+
+def hamming(X, Y):
+    return X.sum(axis=1)[:, None] + Y.sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
+
+
+_self = sys.modules[__name__]
+sinkhorn_dense = functools.partial(_xp_sinkhorn.sinkhorn_dense, _self)
+sinkhorn_points = functools.partial(_xp_sinkhorn.sinkhorn_points, _self)
+sinkhorn_symmetric = functools.partial(_xp_sinkhorn.sinkhorn_symmetric, _self)
+plan_matrix = functools.partial(_xp_sinkhorn.plan_matrix, np)

@@ -1,0 +1,197 @@
+"""Log-domain Sinkhorn written against an array namespace and a few fused ops.
+
+The GPU backend runs this algorithm; the NumPy reference backend
+(:mod:`skwass._backend._reference`) runs the very same code on the CPU so that
+it is tested on every machine. An ``ops`` module provides:
+
+``xp``
+    The array namespace (``cupy`` or ``numpy``).
+``to_host(x)``
+    A NumPy copy of a (small) device array.
+``prepare(C)``
+    Whatever the c-transforms need from a ``(B, n, m)`` cost stack (CuPy keeps
+    ``C`` and a contiguous ``C^T`` so that both transforms read coalesced).
+``ctransform_rows(state, G, log_b, eps)`` / ``ctransform_cols(state, F, log_a, eps)``
+    Log-sum-exp c-transforms of a stack, ``(B, n)`` / ``(B, m)``; ``eps`` is ``(B,)``.
+``ctransform_points(X, Y, G, log_b, eps, metric)``
+    Row c-transform of one problem with costs computed from points, ``(n,)``;
+    the column transform swaps the clouds.
+``plan_statistics(state, F, G, log_a, log_b, eps)`` /
+``plan_statistics_points(X, Y, F, G, log_a, log_b, eps, metric)``
+    ``(<P, C>, row sums, column sums)`` of the plan, without storing it.
+``relax(P, TP, log_w, eps, omega)``
+    Over-relaxed step and the L1 marginal error it reads off (``(B, n)``
+    arrays, ``eps``/``omega`` ``(B, 1)``): ``(new P, error per problem)``.
+
+Every solver runs one eps stage (the eps-scaling loop lives in ``skwass.ot``)
+and mirrors the Numba log-domain solvers of :mod:`skwass._kernels._sinkhorn`:
+same updates, same free error read-off, same adaptive over-relaxation, same
+check of the returned plan while relaxed. Errors are copied to the host twice
+every ``_RATE_WINDOW`` iterations on small problems (where the window starts
+and where the plan check needs it; every iteration on large problems, where
+one iteration outweighs the copy); a problem that has converged is frozen
+(``omega = 0``) while the others go on.
+"""
+
+import math
+
+import numpy as np
+
+# Over-relaxation schedule of skwass._kernels._sinkhorn (Thibault et al.
+# 2017): same constants and rules (_next_omega there), ported to host Python.
+_RATE_WINDOW = 10
+_OMEGA_STEP = 0.3
+_LINEAR_REGIME = 1e-2
+_OMEGA_MAX = 1.95
+# While over-relaxed, every window and once within this factor of tol, the
+# plan the solver would return (rows exact) is checked too (_check_plain there).
+_PLAIN_CHECK_RANGE = 1000.0
+# From this many cost entries per iteration the error is read every iteration.
+_SYNC_EVERY_ITERATION = 2**24
+
+
+def _next_omega(omega, cap, ratio, err):
+    """Return ``(omega, cap)`` after a window whose error changed by ``ratio``."""
+    if ratio > 2.0:
+        return 1.0 + 0.5 * (omega - 1.0), max(1.0, omega - 0.05)
+    rate = ratio ** (1.0 / _RATE_WINDOW)
+    if rate >= 1.0 or rate <= 0.0:
+        return omega, cap
+    plain_rate = min((rate + omega - 1.0) ** 2 / (rate * omega**2), 1.0 - 1e-12)
+    optimum = 2.0 / (1.0 + math.sqrt(1.0 - plain_rate))
+    step = _OMEGA_STEP if err > _LINEAR_REGIME else 1.0
+    return min(optimum, omega + step, cap), cap
+
+
+def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
+    """Over-relaxed alternating c-transforms on ``B`` problems at once.
+
+    ``rows(G)`` and ``cols(F)`` are the c-transforms (``(B, n)``, ``(B, m)``).
+    Returns ``(n_iter (B,), error (B,), F, G)`` with ``F = rows(G)`` exactly.
+    """
+    xp = ops.xp
+    B = F.shape[0]
+    omega = np.ones(B)
+    cap = np.full(B, _OMEGA_MAX)
+    err_start = np.full(B, -1.0)
+    err = np.full(B, np.inf)
+    active = np.ones(B, dtype=bool)
+    n_iter = np.zeros(B, dtype=np.int64)
+    eps_col = eps[:, None]
+    omega_dev = xp.asarray(omega[:, None])
+    no_step = xp.zeros((B, 1))
+    sync_always = size >= _SYNC_EVERY_ITERATION
+    it = 0
+    while it < max_iter and active.any():
+        TG = rows(G)
+        if it % _RATE_WINDOW == 0:
+            # Relaxed steps can keep their own error well above that of the
+            # plan (T(G), G) returned in the end: stop when that one is within tol.
+            check = active & (omega != 1.0) & (err <= _PLAIN_CHECK_RANGE * tol)
+            if check.any():
+                plain = ops.to_host(ops.relax(G, cols(TG), log_b, eps_col, no_step)[1])
+                stop = check & (plain <= tol)
+                if stop.any():
+                    F = xp.where(xp.asarray(stop)[:, None], TG, F)
+                    err[stop] = plain[stop]
+                    active &= ~stop
+                    omega[stop] = 0.0
+                    omega_dev = xp.asarray(omega[:, None])
+                    if not active.any():
+                        break
+        F, err_f = ops.relax(F, TG, log_a, eps_col, omega_dev)
+        G, err_g = ops.relax(G, cols(F), log_b, eps_col, omega_dev)
+        it += 1
+        n_iter += active
+        window = it % _RATE_WINDOW == 1
+        if not (sync_always or it % _RATE_WINDOW in (0, 1) or it == max_iter):
+            continue
+        err_now = ops.to_host(err_f + err_g)
+        restart = np.zeros(B, dtype=bool)
+        for k in np.flatnonzero(active):
+            err[k] = err_now[k]
+            if not err[k] < np.inf:
+                # A relaxed step overshot: restart from exact c-transforms, plainly.
+                restart[k] = True
+                omega[k] = 1.0
+                cap[k] = 1.0 + 0.5 * (cap[k] - 1.0)
+                err_start[k] = -1.0
+            elif err[k] <= tol:
+                active[k] = False
+                omega[k] = 0.0  # frozen: relax leaves its potentials unchanged
+            elif window:
+                if err_start[k] > 0.0:
+                    omega[k], cap[k] = _next_omega(
+                        omega[k], cap[k], err[k] / err_start[k], err[k]
+                    )
+                err_start[k] = err[k]
+        if restart.any():
+            F = xp.where(xp.asarray(restart)[:, None], rows(G), F)
+        omega_dev = xp.asarray(omega[:, None])
+    F = rows(G)
+    return n_iter, err, F, G
+
+
+def sinkhorn_dense(ops, state, log_a, log_b, eps, F, G, tol, max_iter):
+    """One eps stage on a prepared ``(B, n, m)`` stack; ``eps`` is a ``(B,)`` array."""
+    B, n, m = F.shape[0], F.shape[1], G.shape[1]
+    return _iterate(
+        ops,
+        lambda G: ops.ctransform_rows(state, G, log_b, eps),
+        lambda F: ops.ctransform_cols(state, F, log_a, eps),
+        log_a, log_b, eps, F, G, tol, max_iter, B * n * m,
+    )
+
+
+def sinkhorn_points(ops, X, Y, log_a, log_b, eps, F, G, tol, max_iter, metric):
+    """One eps stage on one problem with costs from points (``F``: (1, n), ``G``: (1, m)).
+
+    ``eps`` is a float; memory is O(n + m) beside the points.
+    """
+    xp = ops.xp
+    return _iterate(
+        ops,
+        lambda G: ops.ctransform_points(X, Y, G[0], log_b[0], eps, metric)[None],
+        lambda F: ops.ctransform_points(Y, X, F[0], log_a[0], eps, metric)[None],
+        log_a, log_b, xp.asarray([eps]), F, G, tol, max_iter, X.shape[0] * Y.shape[0],
+    )
+
+
+def sinkhorn_symmetric(ops, state, log_a, eps, F, tol, max_iter):
+    """``OT(a, a)`` by the averaged update ``F <- (F + T F) / 2`` (Feydy et al. 2019).
+
+    As :func:`skwass._kernels._sinkhorn.sinkhorn_symmetric`, on a ``(B, n, n)``
+    stack of symmetric costs. Returns ``(n_iter (B,), error (B,), F)``.
+    """
+    xp = ops.xp
+    B = F.shape[0]
+    half = xp.full((B, 1), 0.5)
+    eps_col = eps[:, None]
+    sync_always = B * F.shape[1] ** 2 >= _SYNC_EVERY_ITERATION
+    err = np.full(B, np.inf)
+    active = np.ones(B, dtype=bool)
+    n_iter = np.zeros(B, dtype=np.int64)
+    it = 0
+    while it < max_iter and active.any():
+        F, err_dev = ops.relax(F, ops.ctransform_rows(state, F, log_a, eps), log_a, eps_col, half)
+        it += 1
+        n_iter += active
+        if not (sync_always or it % _RATE_WINDOW == 1 or it == max_iter):
+            continue
+        err_now = 2.0 * ops.to_host(err_dev)
+        err[active] = err_now[active]
+        done = active & (err <= tol)
+        if done.any():
+            active &= ~done
+            half = xp.asarray(np.where(active, 0.5, 0.0)[:, None])
+    return n_iter, err, F
+
+
+def plan_matrix(xp, C, F, G, a, b, eps):
+    """Dense plan(s) ``a_i b_j exp((F_i + G_j - C_ij) / eps)``, 2-D or stacked."""
+    eps = xp.asarray(eps, dtype=xp.float64)
+    if C.ndim == 3:
+        rows, cols, eps = (slice(None), slice(None), None), (slice(None), None), eps[:, None, None]
+    else:
+        rows, cols = (slice(None), None), (None, slice(None))
+    return a[rows] * b[cols] * xp.exp((F[rows] + G[cols] - C) / eps)

@@ -1,0 +1,432 @@
+"""The public OT functions on device arrays (CuPy): validation, eps-scaling, results.
+
+:func:`~skwass.ot.sinkhorn`, :func:`~skwass.ot.sinkhorn_points`,
+:func:`~skwass.ot.sinkhorn_divergence`, :func:`~skwass.ot.cost_matrix` and
+:func:`~skwass.ot.mmd` hand CuPy input to the functions here, which take the
+backend module first. Every problem is solved by the backend's log-domain
+solver (:mod:`skwass._backend._xp_sinkhorn`) as a stack of ``B`` problems
+(``B = 1`` for one problem), so single problems, batches and online solves
+share one code path. Weights, ``eps`` and warm starts are small: they are
+validated on the host with the NumPy path's checks, then moved to the device.
+
+The same functions run with :mod:`skwass._backend._reference` (NumPy arrays
+and plain NumPy ops) in the tests, which is how this path is checked on
+machines without a GPU.
+"""
+
+import numbers
+
+import numpy as np
+
+from skwass.ot._costs import METRICS
+from skwass.ot._mmd import _pair_weights
+from skwass.ot._sinkhorn import (
+    _FLOAT32_TOL_FLOOR,
+    SinkhornResult,
+    _batch_eps,
+    _batch_schedule,
+    _batch_weights,
+    _check_init,
+    _check_solver_options,
+    _diameter,
+    _eps_schedule,
+    _resolve_mode,
+    _stage_budget,
+    _warn_if_batch_not_converged,
+    _warn_if_not_converged,
+    check_point_batches,
+)
+from skwass.ot._validation import check_eps, check_weights
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+# ---------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------
+
+
+def _host(backend, x):
+    """A NumPy copy of a small argument (weights, eps, potentials); None stays None."""
+    return None if x is None else backend.to_host(x)
+
+
+def check_device_array(backend, x, name, *, ndim, dtype=None, column=False):
+    """Device twin of :func:`~skwass.ot._validation.check_float_array`."""
+    xp = backend.xp
+    arr = xp.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}.")
+    if column and ndim == 2 and arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}).")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in _FLOAT_DTYPES else np.float64
+    arr = xp.ascontiguousarray(arr, dtype=dtype)
+    if not bool(xp.isfinite(arr).all()):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
+
+
+def _check_points(backend, X, Y, ndim=2):
+    X = check_device_array(backend, X, "X", ndim=ndim, column=ndim == 2)
+    Y = check_device_array(backend, Y, "Y", ndim=ndim, column=ndim == 2)
+    if X.shape[-1] != Y.shape[-1]:
+        raise ValueError(
+            f"X and Y must have the same number of features, got {X.shape[-1]} "
+            f"and {Y.shape[-1]}."
+        )
+    dtype = np.result_type(X.dtype, Y.dtype)
+    return X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+
+
+def _host_eps(backend, eps):
+    """eps as given when a number, else as a NumPy array (0-d: a float)."""
+    if isinstance(eps, numbers.Real) or isinstance(eps, (list, tuple)):
+        return eps
+    eps = backend.to_host(eps)
+    return float(eps) if eps.ndim == 0 and eps.dtype.kind in "fiu" else eps
+
+
+def _device_weights(backend, w, n, name):
+    return backend.xp.asarray(check_weights(_host(backend, w), n, name))
+
+
+# ---------------------------------------------------------------------------
+# Solvers
+# ---------------------------------------------------------------------------
+
+
+def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch):
+    """SinkhornResult from ``(B, n)``/``(B, m)`` potentials whose rows are exact."""
+    xp = backend.xp
+    transport_cost, rows, cols = statistics
+    a, b = xp.asarray(a), xp.asarray(b)
+    error = xp.abs(rows - a).sum(axis=1) + xp.abs(cols - b).sum(axis=1)
+    error_host = backend.to_host(error)
+    converged = error_host <= tol
+    if not bool(xp.isfinite(F).all() & xp.isfinite(G).all()):
+        raise FloatingPointError(
+            "Sinkhorn produced non-finite potentials; this is a bug, please report it."
+        )
+    value = (a * F).sum(axis=1) + (b * G).sum(axis=1)
+    if batch:
+        _warn_if_batch_not_converged(converged, error_host, tol)
+        return SinkhornResult(
+            f=F, g=G, transport_cost=transport_cost, value=value, n_iter=n_iter,
+            converged=converged, marginal_error=error, eps=xp.asarray(eps), a=a, b=b,
+            _cost=cost,
+        )
+    _warn_if_not_converged(bool(converged[0]), int(n_iter[0]), float(error_host[0]), tol)
+    return SinkhornResult(
+        f=F[0], g=G[0], transport_cost=float(transport_cost[0]), value=float(value[0]),
+        n_iter=int(n_iter[0]), converged=bool(converged[0]),
+        marginal_error=float(error_host[0]), eps=float(eps[0]), a=a[0], b=b[0], _cost=cost,
+    )
+
+
+def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch):
+    """Solve the ``(B, n, m)`` device stack ``C``; ``a``, ``b``, ``eps`` on the host."""
+    xp = backend.xp
+    B, n, m = C.shape
+    if not batch and C.dtype == np.float32:
+        tol = max(tol, _FLOAT32_TOL_FLOOR)
+    with np.errstate(divide="ignore"):
+        log_a, log_b = xp.asarray(np.log(a)), xp.asarray(np.log(b))
+    state = backend.prepare(C)
+    if init is None:
+        F, G = xp.zeros((B, n)), xp.zeros((B, m))
+        cost_range = backend.to_host(C.max(axis=(1, 2)) - C.min(axis=(1, 2)))
+        stages = _batch_schedule(eps, cost_range.astype(np.float64), eps_scaling)
+    else:
+        F, G = xp.asarray(init[0]), xp.asarray(init[1])
+        stages = [eps]
+    n_iter = np.zeros(B, dtype=np.int64)
+    for stage_eps, (stage_tol, stage_cap) in zip(
+        stages, _stage_budget(stages, tol, max_iter), strict=True
+    ):
+        budget = max_iter - int(n_iter.max()) if stage_cap is None else stage_cap
+        if budget <= 0:
+            break
+        it, _, F, G = backend.sinkhorn_dense(
+            state, log_a, log_b, xp.asarray(stage_eps), F, G, stage_tol, budget
+        )
+        n_iter += it
+    statistics = backend.plan_statistics(state, F, G, log_a, log_b, xp.asarray(eps))
+
+    def cost():
+        return C if batch else C[0]
+
+    return _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch)
+
+
+def sinkhorn(backend, a, b, C, eps, *, tol, max_iter, eps_scaling, init):
+    """:func:`skwass.ot.sinkhorn` on device arrays."""
+    batch = np.ndim(C) == 3
+    _check_solver_options(tol, max_iter, eps_scaling)
+    if batch:
+        C = check_device_array(backend, C, "C", ndim=3, dtype=np.float64)
+        B, n, m = C.shape
+        a = _batch_weights(_host(backend, a), B, n, "a")
+        b = _batch_weights(_host(backend, b), B, m, "b")
+        eps = _batch_eps(_host_eps(backend, eps), B)
+        init = _check_init(_host_pair(backend, init), (B, n), (B, m))
+    else:
+        C = check_device_array(backend, C, "C", ndim=2)[None]
+        n, m = C.shape[1:]
+        a = check_weights(_host(backend, a), n, "a")[None]
+        b = check_weights(_host(backend, b), m, "b")[None]
+        eps = np.array([check_eps(_host_eps(backend, eps))])
+        init = _check_init(_host_pair(backend, init), (n,), (m,))
+        init = None if init is None else (init[0][None], init[1][None])
+    return _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch)
+
+
+def _host_pair(backend, init):
+    if isinstance(init, (tuple, list)) and len(init) == 2:
+        return tuple(_host(backend, p) for p in init)
+    return init
+
+
+def _solve_online(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
+    xp = backend.xp
+    n, m = X.shape[0], Y.shape[0]
+    if X.dtype == np.float32:
+        tol = max(tol, _FLOAT32_TOL_FLOOR)
+    with np.errstate(divide="ignore"):
+        log_a, log_b = xp.asarray(np.log(a)[None]), xp.asarray(np.log(b)[None])
+    if init is None:
+        F, G = xp.zeros((1, n)), xp.zeros((1, m))
+        span = xp.maximum(X.max(axis=0), Y.max(axis=0)) - xp.minimum(X.min(axis=0), Y.min(axis=0))
+        stages = _eps_schedule(eps, _diameter(backend.to_host(span), metric), eps_scaling)
+    else:
+        F, G = xp.asarray(init[0])[None], xp.asarray(init[1])[None]
+        stages = [eps]
+    n_iter = np.zeros(1, dtype=np.int64)
+    for stage_eps, (stage_tol, stage_cap) in zip(
+        stages, _stage_budget(stages, tol, max_iter), strict=True
+    ):
+        budget = max_iter - int(n_iter[0]) if stage_cap is None else stage_cap
+        if budget <= 0:
+            break
+        it, _, F, G = backend.sinkhorn_points(
+            X, Y, log_a, log_b, stage_eps, F, G, stage_tol, budget, metric
+        )
+        n_iter += it
+    cost, rows, cols = backend.plan_statistics_points(
+        X, Y, F[0], G[0], log_a[0], log_b[0], eps, metric
+    )
+    statistics = (xp.asarray(cost).reshape(1), rows[None], cols[None])
+    return _result(
+        backend, F, G, statistics, n_iter, tol, np.array([eps]), a[None], b[None],
+        lambda: cost_matrix(backend, X, Y, metric=metric), batch=False,
+    )
+
+
+def sinkhorn_points(backend, X, Y, a, b, *, eps, metric, mode, tol, max_iter, eps_scaling,
+                    init):
+    """:func:`skwass.ot.sinkhorn_points` on device arrays."""
+    _check_solver_options(tol, max_iter, eps_scaling)
+    if np.ndim(X) == 3 or np.ndim(Y) == 3:
+        X, Y = _check_point_batches(backend, X, Y)
+        if mode == "online":
+            raise ValueError(
+                "mode='online' does not take batches of point clouds (3-D X or Y); use "
+                "mode='dense' or solve the problems one by one."
+            )
+        B, n, m = X.shape[0], X.shape[1], Y.shape[1]
+        C = backend.xp.stack(
+            [cost_matrix(backend, X[k], Y[k], metric=metric) for k in range(B)]
+        ).astype(np.float64, copy=False)
+        a = _batch_weights(_host(backend, a), B, n, "a")
+        b = _batch_weights(_host(backend, b), B, m, "b")
+        eps = _batch_eps(_host_eps(backend, eps), B)
+        init = _check_init(_host_pair(backend, init), (B, n), (B, m))
+        return _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, True)
+    X, Y = _check_points(backend, X, Y)
+    n, m = X.shape[0], Y.shape[0]
+    a = check_weights(_host(backend, a), n, "a")
+    b = check_weights(_host(backend, b), m, "b")
+    eps = check_eps(_host_eps(backend, eps))
+    init = _check_init(_host_pair(backend, init), (n,), (m,))
+    if _resolve_mode(mode, metric, n, m, X.dtype.itemsize) == "online":
+        return _solve_online(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling,
+                             init)
+    C = cost_matrix(backend, X, Y, metric=metric)[None]
+    init = None if init is None else (init[0][None], init[1][None])
+    return _solve_stack(backend, a[None], b[None], C, np.array([eps]), tol, max_iter,
+                        eps_scaling, init, False)
+
+
+def _check_point_batches(backend, X, Y):
+    """Device twin of :func:`skwass.ot._sinkhorn.check_point_batches`."""
+
+    def check(x, name, **kwargs):
+        return check_device_array(backend, x, name, **kwargs)
+
+    return check_point_batches(X, Y, check=check, xp=backend.xp)
+
+
+def _solve_symmetric(backend, a, C, eps, tol, max_iter):
+    """``OT(a, a)`` on one symmetric ``(n, n)`` device cost (averaged update)."""
+    xp = backend.xp
+    if C.dtype == np.float32:
+        tol = max(tol, _FLOAT32_TOL_FLOOR)
+    with np.errstate(divide="ignore"):
+        log_a = xp.asarray(np.log(a)[None])
+    state = backend.prepare(C[None])
+    eps_dev = xp.asarray([eps])
+    n_iter, _, F = backend.sinkhorn_symmetric(
+        state, log_a, eps_dev, xp.zeros((1, a.shape[0])), tol, max_iter
+    )
+    statistics = backend.plan_statistics(state, F, F, log_a, log_a, eps_dev)
+    return _result(backend, F, F.copy(), statistics, n_iter, tol, np.array([eps]), a[None],
+                   a[None], lambda: C, batch=False)
+
+
+# ---------------------------------------------------------------------------
+# Costs, divergences, MMD
+# ---------------------------------------------------------------------------
+
+
+def cost_matrix(backend, X, Y=None, metric="sqeuclidean", normalize=None):
+    """:func:`skwass.ot.cost_matrix` on device arrays."""
+    xp = backend.xp
+    if Y is None:
+        X = check_device_array(backend, X, "X", ndim=2, column=True)
+        Y = X
+    else:
+        X, Y = _check_points(backend, X, Y)
+    if metric == "hamming":
+        for name, arr in (("X", X), ("Y", Y)):
+            if not bool(xp.all((arr == 0) | (arr == 1))):
+                raise ValueError(
+                    f"metric='hamming' needs binary data, but {name} has entries "
+                    "other than 0 and 1."
+                )
+        C = backend.hamming(X, Y)
+    elif callable(metric):
+        C = xp.asarray(metric(X, Y))
+        if C.shape != (X.shape[0], Y.shape[0]):
+            raise ValueError(
+                f"The callable metric returned shape {C.shape}; expected "
+                f"{(X.shape[0], Y.shape[0])}."
+            )
+        C = check_device_array(backend, C, "metric(X, Y)", ndim=2)
+    elif metric in METRICS:
+        C = backend.pairwise_cost(X, Y, metric)
+    else:
+        raise ValueError(f"Unknown metric {metric!r}; use one of {METRICS} or a callable.")
+    if normalize is not None:
+        scale = float({"mean": xp.mean, "median": xp.median, "max": xp.max}[normalize](C))
+        if not scale > 0:
+            raise ValueError(
+                f"Cannot normalize by the {normalize} cost: it is {scale}, not positive."
+            )
+        C = C / C.dtype.type(scale)
+    return C
+
+
+def sinkhorn_divergence(backend, X, Y, a, b, *, eps, metric, kind, return_grad, n_iter, tol,
+                        max_iter):
+    """:func:`skwass.ot.sinkhorn_divergence` on device arrays.
+
+    Values for both kinds; gradients only for ``kind="dual"`` with the
+    squared Euclidean cost (``grad_X = 2 (P 1 * X - P Y)``); no unrolled W_L.
+    """
+    if n_iter is not None:
+        raise ValueError(
+            "n_iter (the unrolled loss W_L) is not available on the GPU; pass NumPy "
+            "arrays or leave n_iter=None."
+        )
+    if return_grad and not (kind == "dual" and metric == "sqeuclidean"):
+        raise ValueError(
+            "return_grad=True on the GPU needs kind='dual' and metric='sqeuclidean', got "
+            f"kind={kind!r}, metric={metric!r}."
+        )
+    _check_solver_options(tol, max_iter, None)
+    X_shape = X.shape if hasattr(X, "shape") else np.shape(X)
+    X, Y = _check_points(backend, X, Y)
+    a = check_weights(_host(backend, a), X.shape[0], "a")
+    b = check_weights(_host(backend, b), Y.shape[0], "b")
+    eps = check_eps(_host_eps(backend, eps))
+    options = {"tol": tol, "max_iter": max_iter, "eps_scaling": "auto", "init": None}
+    res_xy = _solve_stack(backend, a[None], b[None], cost_matrix(backend, X, Y, metric)[None],
+                          np.array([eps]), batch=False, **options)
+    res_xx = _solve_symmetric(backend, a, cost_matrix(backend, X, X, metric), eps, tol,
+                              max_iter)
+    res_yy = _solve_symmetric(backend, b, cost_matrix(backend, Y, Y, metric), eps, tol,
+                              max_iter)
+    field = "value" if kind == "dual" else "transport_cost"
+    scale = 1.0 if kind == "dual" else 2.0
+    divergence = scale * getattr(res_xy, field) - scale / 2 * (
+        getattr(res_xx, field) + getattr(res_yy, field)
+    )
+    if not return_grad:
+        return divergence
+    P_xy, P_xx = res_xy.plan(), res_xx.plan()
+    P_xx = P_xx + P_xx.T
+    grad_X = 2.0 * (P_xy.sum(axis=1)[:, None] * X - P_xy @ Y)
+    grad_X -= 0.5 * 2.0 * (P_xx.sum(axis=1)[:, None] * X - P_xx @ X)
+    grad_a = res_xy.f - 0.5 * (res_xx.f + res_xx.g)
+    return divergence, grad_X.reshape(X_shape) if len(X_shape) == 1 else grad_X, grad_a
+
+
+def mmd(backend, X, Y, a, b, *, kernel, bandwidth, unbiased, return_grad):
+    """:func:`skwass.ot.mmd` on device arrays, built-in kernels, float64."""
+    xp = backend.xp
+    if callable(kernel):
+        raise ValueError("A callable kernel is not available on the GPU; pass NumPy arrays.")
+    X_shape = X.shape if hasattr(X, "shape") else np.shape(X)
+    X, Y = _check_points(backend, X, Y)
+    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    n, m = X.shape[0], Y.shape[0]
+    if unbiased:
+        if a is not None or b is not None:
+            raise ValueError("unbiased=True needs uniform weights: leave a and b to None.")
+        if n < 2 or m < 2:
+            raise ValueError(
+                f"unbiased=True needs at least 2 points in X and in Y, got {n} and {m}."
+            )
+    a = _device_weights(backend, a, n, "a")
+    b = _device_weights(backend, b, m, "b")
+    bandwidths = np.atleast_1d(_host(backend, bandwidth)).astype(np.float64)
+    if bandwidths.ndim != 1 or not np.all(np.isfinite(bandwidths)) or np.any(bandwidths <= 0):
+        raise ValueError(f"bandwidth must be positive, got {bandwidth!r}.")
+    center = 0.5 * (a @ X + b @ Y)
+    X, Y = X - center, Y - center
+
+    def kernel_and_slope(P, Q, same):
+        if kernel == "energy":
+            dist = backend.pairwise_cost(P, Q, "euclidean")
+            slope = xp.where(dist > 0, -1.0 / xp.where(dist > 0, dist, 1.0), 0.0)
+            return -dist, slope
+        sq = backend.pairwise_cost(P, Q, "sqeuclidean")
+        if same:
+            xp.fill_diagonal(sq, 0.0)
+        K, slope = xp.zeros_like(sq), xp.zeros_like(sq)
+        for h in bandwidths.tolist():
+            if kernel == "gaussian":
+                k = xp.exp(-sq / (2.0 * h * h))
+                slope -= k / (h * h)
+            else:
+                k = h / (h + sq)
+                slope -= 2.0 * k / (h + sq)
+            K += k
+        return K, slope
+
+    K_xx, S_xx = kernel_and_slope(X, X, True)
+    K_yy, _ = kernel_and_slope(Y, Y, True)
+    K_xy, S_xy = kernel_and_slope(X, Y, False)
+    W_xx, W_yy = _pair_weights(a, unbiased, xp), _pair_weights(b, unbiased, xp)
+    W_xy = xp.outer(a, b)
+    value = float((W_xx * K_xx).sum() + (W_yy * K_yy).sum() - 2.0 * (W_xy * K_xy).sum())
+    if not return_grad:
+        return value
+    G_xx = 2.0 * W_xx * S_xx
+    G_xy = -2.0 * W_xy * S_xy
+    grad_X = G_xx.sum(axis=1)[:, None] * X - G_xx @ X + G_xy.sum(axis=1)[:, None] * X - G_xy @ Y
+    return value, grad_X.reshape(X_shape)
+
