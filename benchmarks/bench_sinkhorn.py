@@ -19,6 +19,9 @@ A POT method is "skipped (slow)" at larger n when it needed the whole time cap
 (or more than 120 s) at a smaller n for the same d and eps. When a POT method
 stops on its own criterion with an L1 error just above 1e-6 (< 1e-4), it is rerun
 once with stopThr = 1e-7 and that run is reported (see the note column).
+Runs shorter than 1 s are timed three times, for skwass and POT alike, and the
+fastest is reported (a single short run varied 2-4x with memory placement and
+thread wake-ups).
 """
 
 import argparse
@@ -35,6 +38,7 @@ import numpy as np
 TOL = 1e-6
 POT_METHODS = ["sinkhorn", "sinkhorn_log", "sinkhorn_stabilized", "sinkhorn_epsilon_scaling"]
 SLOW_SECONDS = 120.0
+SHORT_RUN = 1.0  # seconds; shorter runs are timed three times, the fastest kept
 
 COLUMNS = [("n", 5), ("d", 3), ("eps/mean", 8), ("method", 28), ("time [s]", 9),
            ("iters", 9), ("L1 error", 9), ("status", 15), ("POT/skwass", 11), ("note", 0)]
@@ -113,6 +117,10 @@ def run_skwass(a, b, C, eps, max_iter):
             return dict(time=time.perf_counter() - start, iters="-", err=np.inf,
                         status=f"error: {type(exc).__name__}", note=str(exc)[:60])
         elapsed = time.perf_counter() - start
+        for _ in range(2 if elapsed < SHORT_RUN else 0):
+            start = time.perf_counter()
+            sinkhorn(a, b, C, eps, tol=TOL, max_iter=max_iter)
+            elapsed = min(elapsed, time.perf_counter() - start)
     err = l1_error(res.plan(), a, b)
     ok = err <= TOL
     note = []
@@ -164,6 +172,7 @@ def run_pot(ot, method, a, b, C, eps, max_iter, time_cap, retry_tighter=True):
         fair = max_iter
         allowed = min(fair, max(10, int(time_cap / per_iter)))
         unit = "it"
+    stop = TOL
     P, log, exc, elapsed, msgs = _pot_call(ot, method, a, b, C, eps, allowed)
     note = []
     stopped_early = exc is None and log.get("niter", log.get("n_iter", allowed)) + 1 < allowed
@@ -171,9 +180,11 @@ def run_pot(ot, method, a, b, C, eps, max_iter, time_cap, retry_tighter=True):
         # POT stopped on its own (looser) criterion just short of the L1 tolerance:
         # rerun once with stopThr / 10 and report that run.
         first = l1_error(P, a, b)
-        P, log, exc, elapsed, msgs = _pot_call(ot, method, a, b, C, eps, allowed,
-                                               stop=TOL / 10)
+        stop = TOL / 10
+        P, log, exc, elapsed, msgs = _pot_call(ot, method, a, b, C, eps, allowed, stop=stop)
         note.append(f"rerun with stopThr={TOL / 10:g} (stopThr={TOL:g} gave {first:.1e})")
+    for _ in range(2 if exc is None and elapsed < SHORT_RUN else 0):
+        elapsed = min(elapsed, _pot_call(ot, method, a, b, C, eps, allowed, stop=stop)[3])
     if allowed < fair:
         note.append(f"budget capped to {allowed} {unit} (~{time_cap:g} s)")
     if exc is not None:
