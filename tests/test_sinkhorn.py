@@ -327,6 +327,21 @@ def test_batch_matches_single_problems(rng):
         assert batch.marginal_error[k] <= 1e-9
 
 
+def test_batch_runs_each_problem_like_a_single_solve(rng):
+    # A grid of eps on one cost matrix: only the smallest eps needs eps-scaling
+    # stages. With positive weights every problem must follow its own single
+    # solve iteration for iteration (the others sit out the extra stages).
+    X, Y, _, _ = random_problem(rng, 120, 100, d=2)
+    C = cost_matrix(X, Y)
+    eps = np.array([0.5, 0.1, 0.03, 1e-3]) * C.mean()
+    batch = sinkhorn(None, None, np.stack([C] * 4), eps, tol=1e-8)
+    for k in range(4):
+        single = sinkhorn(None, None, C, eps[k], tol=1e-8)
+        assert batch.n_iter[k] == single.n_iter
+        np.testing.assert_allclose(batch.f[k], single.f, rtol=0, atol=1e-9 * np.abs(single.f).max())
+        assert batch.transport_cost[k] == pytest.approx(single.transport_cost, rel=1e-10)
+
+
 def test_batch_shared_weights_and_warm_start(rng):
     X, Y, a, b = random_problem(rng, 20, 20)
     C = cost_matrix(X, Y)

@@ -59,6 +59,7 @@ sinkhorn_online = _serial_when_small(_sinkhorn.sinkhorn_online, _points_size)
 sinkhorn_symmetric = _serial_when_small(_sinkhorn.sinkhorn_symmetric, _dense_size)
 # Batches parallelize over problems, each solved on one thread.
 sinkhorn_batch = _sinkhorn.sinkhorn_batch
+sinkhorn_batch_scaling = _sinkhorn.sinkhorn_batch_scaling
 plan_statistics_batch = _sinkhorn.plan_statistics_batch
 
 _pairwise_cost = _serial_when_small(_costs.pairwise_cost, _points_size)

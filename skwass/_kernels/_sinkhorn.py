@@ -161,12 +161,27 @@ def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
 # ---------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, parallel=True)
-def _absorbed_kernel(C, F, G, log_a, log_b, eps, K):
-    n, m = C.shape
-    for i in numba.prange(n):
-        for j in range(m):
+@numba.njit(cache=True)
+def _absorbed_rows(C, F, G, log_a, log_b, eps, K, start, stop):
+    for i in range(start, stop):
+        for j in range(C.shape[1]):
             K[i, j] = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+
+
+@numba.njit(cache=True, parallel=True)
+def _absorbed_kernel_parallel(C, F, G, log_a, log_b, eps, K):
+    n = C.shape[0]
+    for i in numba.prange(n):
+        _absorbed_rows(C, F, G, log_a, log_b, eps, K, i, i + 1)
+
+
+@numba.njit(cache=True)
+def _absorbed_kernel(C, F, G, log_a, log_b, eps, K, serial):
+    """``K = exp(log_a + log_b + (F + G - C) / eps)``, on one thread with ``serial``."""
+    if serial:
+        _absorbed_rows(C, F, G, log_a, log_b, eps, K, 0, C.shape[0])
+    else:
+        _absorbed_kernel_parallel(C, F, G, log_a, log_b, eps, K)
 
 
 # Over-relaxation (Thibault et al. 2017), adapted every _RATE_WINDOW iterations:
@@ -257,17 +272,32 @@ def _check_plain(it, omega, err, tol):
     return omega != 1.0 and it % _RATE_WINDOW == 0 and err <= _PLAIN_CHECK_RANGE * tol
 
 
+@numba.njit(cache=True)
+def _weighted_cost_row(C, K, u, v, i):
+    acc = 0.0
+    for j in range(C.shape[1]):
+        acc += K[i, j] * C[i, j] * v[j]
+    return u[i] * acc
+
+
 @numba.njit(cache=True, parallel=True)
-def _weighted_cost(C, K, u, v):
-    """``sum_ij u_i K_ij C_ij v_j``: the transport cost of ``diag(u) K diag(v)``."""
-    n, m = C.shape
+def _weighted_cost_parallel(C, K, u, v):
+    n = C.shape[0]
     partial = np.zeros(n)
     for i in numba.prange(n):
-        acc = 0.0
-        for j in range(m):
-            acc += K[i, j] * C[i, j] * v[j]
-        partial[i] = u[i] * acc
+        partial[i] = _weighted_cost_row(C, K, u, v, i)
     return partial.sum()
+
+
+@numba.njit(cache=True)
+def _weighted_cost(C, K, u, v, serial):
+    """``sum_ij u_i K_ij C_ij v_j``: the transport cost of ``diag(u) K diag(v)``."""
+    if not serial:
+        return _weighted_cost_parallel(C, K, u, v)
+    total = 0.0
+    for i in range(C.shape[0]):
+        total += _weighted_cost_row(C, K, u, v, i)
+    return total
 
 
 # Reassociation lets LLVM vectorize the reductions; no flag assumes finite values.
@@ -327,81 +357,92 @@ def _add_rows(out, K, i, scale, width):
             out[j] += s * K[i + r, j]
 
 
-@numba.njit(cache=True, parallel=True)
-def _row_pass(K, v, a, u, omega, KTu, u_plain, KTu_plain):
-    """One pass over ``K``: the row update of ``u`` and the products ``K^T u``.
+@numba.njit(cache=True)
+def _row_chunk(K, v, a, u, omega, KTu, u_plain, KTu_plain, start, stop):
+    """Rows ``start:stop`` of :func:`_row_pass`, on one thread, into ``KTu`` (m,).
 
-    Rows are split into ``KTu.shape[0]`` contiguous chunks, one per thread,
-    and walked in blocks of eight. For each block, ``K v`` gives the plain
-    updates ``a_i / (K v)_i`` and the relaxed ones stored in ``u``; while the
-    rows are still in cache they are added, scaled by the new ``u``, to the
-    chunk's partial column sums ``KTu[t]``. With ``u_plain.size`` the plain
-    update and its column sums ``KTu_plain`` are kept too. Returns
-    ``(row_error, ok)``: the L1 row error of ``diag(u) K diag(v)`` and whether
-    every ``(K v)_i`` was positive and finite.
+    Returns ``(row_error, ok)`` for these rows.
     """
+    track_plain = u_plain.shape[0] > 0
+    KTu[:] = 0.0
+    if track_plain:
+        KTu_plain[:] = 0.0
+    Kv = np.empty(_ROW_BLOCK)
+    scale = np.empty(_ROW_BLOCK)
+    plain_scale = np.empty(_ROW_BLOCK)
+    err = 0.0
+    ok = True
+    i = start
+    while i < stop:
+        width = min(_ROW_BLOCK, stop - i)
+        if width == _ROW_BLOCK:
+            _dots8(K, i, v, Kv)
+        else:
+            for r in range(width):
+                Kv[r] = _dot(K[i + r], v)
+        for r in range(width):
+            if Kv[r] > 0 and Kv[r] < np.inf:
+                plain = a[i + r] / Kv[r]
+                u[i + r] = _relaxed(u[i + r], plain, omega)
+                err += abs(u[i + r] * Kv[r] - a[i + r])
+                scale[r] = u[i + r]
+                plain_scale[r] = plain
+                if track_plain:
+                    u_plain[i + r] = plain
+            else:
+                ok = False
+                scale[r] = 0.0
+                plain_scale[r] = 0.0
+        _add_rows(KTu, K, i, scale, width)
+        if track_plain:
+            _add_rows(KTu_plain, K, i, plain_scale, width)
+        i += width
+    return err, ok
+
+
+@numba.njit(cache=True, parallel=True)
+def _row_pass_parallel(K, v, a, u, omega, KTu, u_plain, KTu_plain):
     n = K.shape[0]
     n_chunks = KTu.shape[0]
-    track_plain = u_plain.shape[0] > 0
     chunk = (n + n_chunks - 1) // n_chunks
     errors = np.zeros(n_chunks)
     bad = np.zeros(n_chunks, dtype=np.bool_)
     for t in numba.prange(n_chunks):
-        KTu[t, :] = 0.0
-        if track_plain:
-            KTu_plain[t, :] = 0.0
-        Kv = np.empty(_ROW_BLOCK)
-        scale = np.empty(_ROW_BLOCK)
-        plain_scale = np.empty(_ROW_BLOCK)
-        err = 0.0
-        i = t * chunk
-        stop = min(n, (t + 1) * chunk)
-        while i < stop:
-            width = min(_ROW_BLOCK, stop - i)
-            if width == _ROW_BLOCK:
-                _dots8(K, i, v, Kv)
-            else:
-                for r in range(width):
-                    Kv[r] = _dot(K[i + r], v)
-            for r in range(width):
-                if Kv[r] > 0 and Kv[r] < np.inf:
-                    plain = a[i + r] / Kv[r]
-                    u[i + r] = _relaxed(u[i + r], plain, omega)
-                    err += abs(u[i + r] * Kv[r] - a[i + r])
-                    scale[r] = u[i + r]
-                    plain_scale[r] = plain
-                    if track_plain:
-                        u_plain[i + r] = plain
-                else:
-                    bad[t] = True
-                    scale[r] = 0.0
-                    plain_scale[r] = 0.0
-            _add_rows(KTu[t], K, i, scale, width)
-            if track_plain:
-                _add_rows(KTu_plain[t], K, i, plain_scale, width)
-            i += width
-        errors[t] = err
+        errors[t], ok = _row_chunk(
+            K, v, a, u, omega, KTu[t], u_plain, KTu_plain[t], t * chunk, min(n, (t + 1) * chunk)
+        )
+        bad[t] = not ok
     return errors.sum(), not bad.any()
 
 
-@numba.njit(cache=True, parallel=True)
-def _column_pass(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
-    """Sum the partial ``K^T u`` and update ``v`` into ``v_next``.
+@numba.njit(cache=True)
+def _row_pass(K, v, a, u, omega, KTu, u_plain, KTu_plain):
+    """One pass over ``K``: the row update of ``u`` and the products ``K^T u``.
 
-    ``col_sums`` receives the column sums of ``diag(u) K diag(v)`` before the
-    update, and ``col_sums_plain`` those of the plan with the plain row update
-    when ``KTu_plain`` holds its partial sums. Returns ``(column_error, ok,
-    plain_error)``: the L1 column errors of both plans (``inf`` for the
-    second when it is not tracked) and whether every ``(K^T u)_j`` was
-    positive and finite.
+    Rows are split into ``KTu.shape[0]`` contiguous chunks, one per thread
+    (no parallel region for one chunk), and walked in blocks of eight. For
+    each block, ``K v`` gives the plain updates ``a_i / (K v)_i`` and the
+    relaxed ones stored in ``u``; while the rows are still in cache they are
+    added, scaled by the new ``u``, to the chunk's partial column sums
+    ``KTu[t]``. With ``u_plain.size`` the plain update and its column sums
+    ``KTu_plain`` are kept too. Returns ``(row_error, ok)``: the L1 row error
+    of ``diag(u) K diag(v)`` and whether every ``(K v)_i`` was positive and
+    finite.
     """
-    m = v.shape[0]
+    if KTu.shape[0] > 1:
+        return _row_pass_parallel(K, v, a, u, omega, KTu, u_plain, KTu_plain)
+    return _row_chunk(K, v, a, u, omega, KTu[0], u_plain, KTu_plain[0], 0, K.shape[0])
+
+
+@numba.njit(cache=True)
+def _column_range(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain, start, stop):
+    """Columns ``start:stop`` of :func:`_column_pass`: ``(error, n_bad, plain_error)``."""
     n_chunks = KTu.shape[0]
     track_plain = KTu_plain.shape[1] > 0
     err = 0.0
     plain_err = 0.0
     n_bad = 0
-    for j in numba.prange(m):
+    for j in range(start, stop):
         total = 0.0
         for t in range(n_chunks):
             total += KTu[t, j]
@@ -418,7 +459,45 @@ def _column_pass(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
                 plain += KTu_plain[t, j]
             col_sums_plain[j] = v[j] * plain
             plain_err += abs(col_sums_plain[j] - b[j])
-    return err, n_bad == 0, plain_err if track_plain else np.inf
+    return err, n_bad, plain_err
+
+
+@numba.njit(cache=True, parallel=True)
+def _column_pass_parallel(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
+    m = v.shape[0]
+    n_blocks = KTu.shape[0]
+    block = (m + n_blocks - 1) // n_blocks
+    errors = np.zeros(n_blocks)
+    plain_errors = np.zeros(n_blocks)
+    n_bad = np.zeros(n_blocks, dtype=np.int64)
+    for t in numba.prange(n_blocks):
+        errors[t], n_bad[t], plain_errors[t] = _column_range(
+            KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain,
+            t * block, min(m, (t + 1) * block),
+        )
+    return errors.sum(), n_bad.sum(), plain_errors.sum()
+
+
+@numba.njit(cache=True)
+def _column_pass(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
+    """Sum the partial ``K^T u`` and update ``v`` into ``v_next``.
+
+    ``col_sums`` receives the column sums of ``diag(u) K diag(v)`` before the
+    update, and ``col_sums_plain`` those of the plan with the plain row update
+    when ``KTu_plain`` holds its partial sums. Returns ``(column_error, ok,
+    plain_error)``: the L1 column errors of both plans (``inf`` for the
+    second when it is not tracked) and whether every ``(K^T u)_j`` was
+    positive and finite. One column block per row chunk of ``KTu``.
+    """
+    if KTu.shape[0] > 1:
+        err, n_bad, plain_err = _column_pass_parallel(
+            KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain
+        )
+    else:
+        err, n_bad, plain_err = _column_range(
+            KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain, 0, v.shape[0]
+        )
+    return err, n_bad == 0, plain_err if KTu_plain.shape[1] > 0 else np.inf
 
 
 @numba.njit(cache=True)
@@ -442,7 +521,8 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
     log-domain c-transforms instead. Updates are over-relaxed with an omega
     adapted to the measured contraction rate. All weights must be positive;
     ``F`` and ``G`` are updated in place. ``n_chunks`` row blocks share the
-    work of each pass (one per Numba thread).
+    work of each pass (one per Numba thread); with one, no parallel region
+    is opened, so the solver can run inside a ``prange`` (batches).
 
     With ``statistics`` the loop also watches, now and then
     (:func:`_check_plain`), the plan this function returns, the one with a
@@ -460,9 +540,10 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
     dt = C.dtype
     a = np.exp(log_a).astype(dt)
     b = np.exp(log_b).astype(dt)
-    K = np.empty((n, m), dtype=dt)
-    _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
     n_chunks = max(1, min(n_chunks, n))
+    serial = n_chunks == 1
+    K = np.empty((n, m), dtype=dt)
+    _absorbed_kernel(C, F, G, log_a, log_b, eps, K, serial)
     KTu = np.empty((n_chunks, m), dtype=dt)
     KTu_plain = np.empty((n_chunks, m), dtype=dt)
     no_plain = np.empty((n_chunks, 0), dtype=dt)
@@ -499,9 +580,13 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
             for j in range(m):
                 if v[j] > 0 and v[j] < np.inf:
                     G[j] += eps * np.log(v[j])
-            F[:] = ctransform_rows(C, G, log_b, eps)
-            G[:] = ctransform_cols(C, F, log_a, eps)
-            _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
+            if serial:
+                _ctransform_rows_serial(C, G, log_b, eps, F)
+                _ctransform_cols_serial(C, F, log_a, eps, G)
+            else:
+                F[:] = ctransform_rows(C, G, log_b, eps)
+                G[:] = ctransform_cols(C, F, log_a, eps)
+            _absorbed_kernel(C, F, G, log_a, log_b, eps, K, serial)
             u[:] = 1.0
             v[:] = 1.0
             omega = 1.0
@@ -531,13 +616,13 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
             for j in range(m):
                 G[j] += eps * np.log(v[j])
                 v[j] = 1.0
-            _absorbed_kernel(C, F, G, log_a, log_b, eps, K)
+            _absorbed_kernel(C, F, G, log_a, log_b, eps, K, serial)
     if statistics and not done:
         # Out of iterations: one plain row update, then its column sums.
         _, done = _row_pass(K, v, a, u, 1.0, KTu, no_u_plain, no_plain)
         if done:
             _column_pass(KTu, v, b, 1.0, v_next, col_sums, no_plain, col_sums_plain)
-    cost = _weighted_cost(C, K, u, v) if done else 0.0
+    cost = _weighted_cost(C, K, u, v, serial) if done else 0.0
     if not done:
         col_sums[:] = 0.0
     for i in range(n):
@@ -618,7 +703,7 @@ def sinkhorn_symmetric(C, log_a, eps, F, tol, max_iter):
 
 
 # ---------------------------------------------------------------------------
-# Batches of small problems: one serial solver per problem, problems in prange
+# Batches: one serial solver per problem, problems in prange
 # ---------------------------------------------------------------------------
 
 
@@ -706,17 +791,55 @@ def sinkhorn_batch(C, log_a, log_b, eps, F, G, tol, max_iter):
     """Solve the ``B`` problems ``C[k]`` (weights ``log_a[k]``, ``log_b[k]``,
     regularization ``eps[k]``) in parallel over ``k``, one thread each.
 
-    ``F`` and ``G`` (``B x n``, ``B x m``) are warm starts, updated in place.
-    Returns per-problem ``(n_iter, marginal_error)`` arrays.
+    ``F`` and ``G`` (``B x n``, ``B x m``) are warm starts, updated in place;
+    problems with a ``nan`` eps are skipped. Returns per-problem
+    ``(n_iter, marginal_error)`` arrays.
     """
     B = C.shape[0]
     n_iter = np.zeros(B, dtype=np.int64)
     errors = np.empty(B)
     for k in numba.prange(B):
+        if not eps[k] > 0:  # nan: no stage for this problem now
+            errors[k] = np.inf
+            continue
         n_iter[k], errors[k] = _sinkhorn_log_serial(
             C[k], log_a[k], log_b[k], eps[k], F[k], G[k], tol, max_iter
         )
     return n_iter, errors
+
+
+@numba.njit(cache=True, parallel=True)
+def sinkhorn_batch_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics):
+    """Batch twin of :func:`sinkhorn_scaling`: the ``B`` problems ``C[k]`` in
+    parallel over ``k``, each by the scaling solver on one thread.
+
+    Weights must be positive. ``F`` and ``G`` (``B x n``, ``B x m``) are warm
+    starts, updated in place; problems with a ``nan`` eps are skipped.
+    Returns per-problem ``(n_iter, marginal_error, done, cost, col_sums)`` as
+    :func:`sinkhorn_scaling` does; with ``statistics``, a problem that is not
+    ``done`` gets exact rows (``F = T(G)``) from a log-domain c-transform.
+    """
+    B, n, m = C.shape
+    n_iter = np.zeros(B, dtype=np.int64)
+    errors = np.empty(B)
+    done = np.zeros(B, dtype=np.bool_)
+    cost = np.zeros(B)
+    col_sums = np.zeros((B, m))
+    for k in numba.prange(B):
+        if not eps[k] > 0:  # nan: no stage for this problem now
+            errors[k] = np.inf
+            continue
+        it, err, ok, c, cols = sinkhorn_scaling(
+            C[k], log_a[k], log_b[k], eps[k], F[k], G[k], tol, max_iter, tau, statistics, 1
+        )
+        if statistics and not ok:
+            _ctransform_rows_serial(C[k], G[k], log_b[k], eps[k], F[k])
+        n_iter[k] = it
+        errors[k] = err
+        done[k] = ok
+        cost[k] = c
+        col_sums[k] = cols
+    return n_iter, errors, done, cost, col_sums
 
 
 @numba.njit(cache=True, parallel=True)

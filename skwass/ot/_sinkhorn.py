@@ -291,46 +291,70 @@ def _batch_eps(eps, B):
     return eps
 
 
-def _batch_schedule(eps, cost_range, eps_scaling):
+def _batch_schedule(eps, cost_range, eps_scaling, skip=False):
     """eps stages of a batch: arrays ``(B,)``, one :func:`_eps_schedule` per problem.
 
-    The schedules are aligned on the last stage; shorter ones repeat their
-    first stage (a loose-tolerance no-op once reached).
+    The schedules are aligned on the last stage. Before a shorter schedule
+    starts, its problem gets ``nan`` with ``skip`` (the CPU batch kernels
+    leave such problems alone), else its first stage again (a loose-tolerance
+    stage, cheap once reached, but it restarts the over-relaxation: on the
+    CPU that doubled the iterations of some problems).
     """
     schedules = [
         _eps_schedule(e, r, eps_scaling) for e, r in zip(eps, cost_range, strict=True)
     ]
     n_stages = max(map(len, schedules))
-    return [
-        np.array([sched[max(0, s - n_stages + len(sched))] for sched in schedules])
-        for s in range(n_stages)
-    ]
+    stages = []
+    for s in range(n_stages):
+        stage = []
+        for sched in schedules:
+            offset = s - n_stages + len(sched)
+            stage.append(sched[max(0, offset)] if offset >= 0 or not skip else np.nan)
+        stages.append(np.array(stage))
+    return stages
 
 
 def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
-    """B problems at once: log-domain solver, parallel over problems."""
+    """B problems at once, parallel over problems, one thread each.
+
+    With positive weights each problem runs the scaling solver of single
+    problems; zero weights anywhere send the batch to the log-domain solver.
+    """
     backend = get_backend(C)
     B, n, m = C.shape
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     if init is None:
         f, g = np.zeros((B, n)), np.zeros((B, m))
-        stages = _batch_schedule(eps, C.max(axis=(1, 2)) - C.min(axis=(1, 2)), eps_scaling)
+        stages = _batch_schedule(
+            eps, C.max(axis=(1, 2)) - C.min(axis=(1, 2)), eps_scaling, skip=True
+        )
     else:
         f, g = init[0].copy(), init[1].copy()
         stages = [eps]
     n_iter = np.zeros(B, dtype=np.int64)
-    for stage_eps, (stage_tol, stage_cap) in zip(
-        stages, _stage_budget(stages, tol, max_iter), strict=True
+    scaling = bool((a > 0).all() and (b > 0).all())
+    statistics = None
+    for stage, (stage_eps, (stage_tol, stage_cap)) in enumerate(
+        zip(stages, _stage_budget(stages, tol, max_iter), strict=True)
     ):
         budget = max_iter - int(n_iter.max()) if stage_cap is None else stage_cap
         if budget <= 0:
             break
-        it, _ = backend.sinkhorn_batch(C, log_a, log_b, stage_eps, f, g, stage_tol, budget)
+        if scaling:
+            last = stage == len(stages) - 1
+            it, _, done, cost, cols = backend.sinkhorn_batch_scaling(
+                C, log_a, log_b, stage_eps, f, g, stage_tol, budget,
+                _ABSORPTION_THRESHOLD[C.dtype], last,
+            )
+            if last and done.all():
+                statistics = cost, a, cols
+        else:
+            it, _ = backend.sinkhorn_batch(C, log_a, log_b, stage_eps, f, g, stage_tol, budget)
         n_iter += it
-    transport_cost, row_sums, col_sums = backend.plan_statistics_batch(
-        C, f, g, log_a, log_b, eps
-    )
+    if statistics is None:
+        statistics = backend.plan_statistics_batch(C, f, g, log_a, log_b, eps)
+    transport_cost, row_sums, col_sums = statistics
     marginal_error = np.abs(row_sums - a).sum(axis=1) + np.abs(col_sums - b).sum(axis=1)
     converged = marginal_error <= tol
     _warn_if_batch_not_converged(converged, marginal_error, tol)
@@ -453,8 +477,8 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
     C : array-like of shape (n, m) or (B, n, m)
         Cost matrix; float32 input is solved in float32 (tolerance floor 1e-5).
         A stack of ``B`` matrices is a batch: the problems are solved together
-        in float64, in parallel over problems (one thread each, log-domain
-        over-relaxed iterations), and every field of the result gets a
+        in float64, in parallel over problems (one thread each, the same
+        solver as a single problem), and every field of the result gets a
         leading batch axis. CuPy arrays are solved on the GPU and the result
         holds CuPy arrays (see :ref:`gpu_and_batches`).
     eps : float or array-like of shape (B,)
