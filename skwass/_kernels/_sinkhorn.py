@@ -4,12 +4,14 @@ Conventions (shared with :mod:`skwass.ot`): potentials ``F``, ``G`` are in cost
 units and the plan is ``P_ij = exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)``.
 ``log_a``/``log_b`` may hold ``-inf`` for zero weights in the c-transform and
 plan kernels (no ``fastmath`` there); the scaling solver needs positive weights.
+Loops over all n x m entries use :func:`~skwass._kernels._math.fast_exp`.
 """
 
 import numba
 import numpy as np
 
 from skwass._kernels._costs import pair_cost
+from skwass._kernels._math import fast_exp
 
 # ---------------------------------------------------------------------------
 # c-transforms (log-sum-exp), dense and on the fly
@@ -33,7 +35,7 @@ def ctransform_rows(C, G, log_b, eps):
                 top = z
         acc = 0.0
         for j in range(m):
-            acc += np.exp(shift[j] - C[i, j] * inv_eps - top)
+            acc += fast_exp(shift[j] - C[i, j] * inv_eps - top)
         F[i] = -eps * (top + np.log(acc))
     return F
 
@@ -63,7 +65,7 @@ def ctransform_cols(C, F, log_a, eps):
                     top[j - start] = z
         for i in range(n):
             for j in range(start, stop):
-                acc[j - start] += np.exp(shift[i] - C[i, j] * inv_eps - top[j - start])
+                acc[j - start] += fast_exp(shift[i] - C[i, j] * inv_eps - top[j - start])
         for j in range(start, stop):
             G[j] = -eps * (top[j - start] + np.log(acc[j - start]))
     return G
@@ -90,9 +92,9 @@ def ctransform_online(X, Y, G, log_b, eps, code):
             if z == -np.inf:
                 continue
             if z <= top:
-                acc += np.exp(z - top)
+                acc += fast_exp(z - top)
             else:
-                acc = acc * np.exp(top - z) + 1.0
+                acc = acc * fast_exp(top - z) + 1.0
                 top = z
         F[i] = -eps * (top + np.log(acc))
     return F
@@ -109,7 +111,7 @@ def plan_matrix(C, F, G, log_a, log_b, eps):
     P = np.empty((n, m), dtype=np.float64)
     for i in numba.prange(n):
         for j in range(m):
-            P[i, j] = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+            P[i, j] = fast_exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
     return P
 
 
@@ -129,7 +131,7 @@ def plan_statistics(C, F, G, log_a, log_b, eps):
     for t in numba.prange(n_chunks):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
             for j in range(m):
-                p = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+                p = fast_exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
                 cost[t] += p * C[i, j]
                 rows[i] += p
                 cols[t, j] += p
@@ -149,7 +151,7 @@ def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
             for j in range(m):
                 c = pair_cost(X, i, Y, j, code)
-                p = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - c) / eps)
+                p = fast_exp(log_a[i] + log_b[j] + (F[i] + G[j] - c) / eps)
                 cost[t] += p * c
                 rows[i] += p
                 cols[t, j] += p
@@ -165,7 +167,7 @@ def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
 def _absorbed_rows(C, F, G, log_a, log_b, eps, K, start, stop):
     for i in range(start, stop):
         for j in range(C.shape[1]):
-            K[i, j] = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+            K[i, j] = fast_exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -720,7 +722,7 @@ def _ctransform_rows_serial(C, G, log_b, eps, out):
                 top = z
         acc = 0.0
         for j in range(m):
-            acc += np.exp(log_b[j] + (G[j] - C[i, j]) * inv_eps - top)
+            acc += fast_exp(log_b[j] + (G[j] - C[i, j]) * inv_eps - top)
         out[i] = -eps * (top + np.log(acc))
 
 
@@ -737,9 +739,9 @@ def _ctransform_cols_serial(C, F, log_a, eps, out):
             if z == -np.inf:
                 continue
             if z <= top[j]:
-                acc[j] += np.exp(z - top[j])
+                acc[j] += fast_exp(z - top[j])
             else:
-                acc[j] = acc[j] * np.exp(top[j] - z) + 1.0
+                acc[j] = acc[j] * fast_exp(top[j] - z) + 1.0
                 top[j] = z
     for j in range(m):
         out[j] = -eps * (top[j] + np.log(acc[j]))
@@ -853,7 +855,7 @@ def plan_statistics_batch(C, F, G, log_a, log_b, eps):
         inv_eps = 1.0 / eps[k]
         for i in range(n):
             for j in range(m):
-                p = np.exp(log_a[k, i] + log_b[k, j] + (F[k, i] + G[k, j] - C[k, i, j]) * inv_eps)
+                p = fast_exp(log_a[k, i] + log_b[k, j] + (F[k, i] + G[k, j] - C[k, i, j]) * inv_eps)
                 cost[k] += p * C[k, i, j]
                 rows[k, i] += p
                 cols[k, j] += p
