@@ -331,6 +331,8 @@ def test_batch_runs_each_problem_like_a_single_solve(rng):
     # A grid of eps on one cost matrix: only the smallest eps needs eps-scaling
     # stages. With positive weights every problem must follow its own single
     # solve iteration for iteration (the others sit out the extra stages).
+    # At 120 x 100 a single solve also runs on one thread (below the backend's
+    # PARALLEL_MIN_SIZE), so both do the same arithmetic.
     X, Y, _, _ = random_problem(rng, 120, 100, d=2)
     C = cost_matrix(X, Y)
     eps = np.array([0.5, 0.1, 0.03, 1e-3]) * C.mean()

@@ -11,9 +11,12 @@ name = "numpy"
 METRIC_CODES = _costs.METRIC_CODES
 
 # Below this many cost entries a kernel runs on one thread: the parallel
-# region's start-up (tens of microseconds, milliseconds on a loaded machine
-# or under joblib workers) costs more than the work it would split.
-PARALLEL_MIN_SIZE = 2**16
+# region's start-up (microseconds with threads spinning, milliseconds on a
+# loaded machine or under joblib workers) costs more than the work it would
+# split. A divergence with gradient (2 cores, ms, idle / with 3 busy processes
+# beside it): 100 x 100 one thread 6.8 / 17, two 4.5 / 33; 200 x 150 one
+# thread 21 / 47, two 11 / 57. The threshold sits between the two.
+PARALLEL_MIN_SIZE = 2**14
 
 
 def _dense_size(C, *args):
