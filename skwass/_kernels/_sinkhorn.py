@@ -3,7 +3,8 @@
 Conventions (shared with :mod:`skwass.ot`): potentials ``F``, ``G`` are in cost
 units and the plan is ``P_ij = exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)``.
 ``log_a``/``log_b`` may hold ``-inf`` for zero weights in the c-transform and
-plan kernels (no ``fastmath`` there); the scaling solver needs positive weights.
+plan kernels (no ``fastmath`` flag that assumes finite values there); the scaling
+solver needs positive weights.
 Dense n x m loops use :func:`~skwass._kernels._math.fast_exp` (online ones keep ``np.exp``).
 """
 
@@ -252,6 +253,12 @@ def _next_omega(omega, cap, rate, err):
     optimum = 2.0 / (1.0 + np.sqrt(1.0 - plain_rate))
     step = _OMEGA_STEP if err > _LINEAR_REGIME else 1.0
     return min(optimum, omega + step, cap), cap
+
+
+@numba.njit(cache=True)
+def _restart_relaxation(cap):
+    """``(omega, cap, err_start)`` after an overshoot: plain steps, a lower cap."""
+    return 1.0, 1.0 + 0.5 * (cap - 1.0), -1.0
 
 
 @numba.njit(cache=True)
@@ -622,9 +629,7 @@ def sinkhorn_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics,
             _absorbed_kernel(C, F, G, log_a, log_b, eps, K, serial)
             u[:] = 1.0
             v[:] = 1.0
-            omega = 1.0
-            cap = 1.0 + 0.5 * (cap - 1.0)
-            err_start = -1.0
+            omega, cap, err_start = _restart_relaxation(cap)
             err = np.inf
             continue
         # Return the plan of this row update with v before its update when it
@@ -697,9 +702,7 @@ def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
         if not err < np.inf:
             # A relaxed step overshot: restart from exact c-transforms, plainly.
             F[:] = ctransform_online(X, Y, G, log_b, eps, code)
-            omega = 1.0
-            cap = 1.0 + 0.5 * (cap - 1.0)
-            err_start = -1.0
+            omega, cap, err_start = _restart_relaxation(cap)
             continue
         if err <= tol:
             break
@@ -805,9 +808,7 @@ def _sinkhorn_log_serial(C, log_a, log_b, eps, F, G, tol, max_iter):
         it += 1
         if not err < np.inf:
             _ctransform_rows_serial(C, G, log_b, eps, F)
-            omega = 1.0
-            cap = 1.0 + 0.5 * (cap - 1.0)
-            err_start = -1.0
+            omega, cap, err_start = _restart_relaxation(cap)
             continue
         if err <= tol:
             break
