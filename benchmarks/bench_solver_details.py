@@ -1,6 +1,6 @@
 """Solver details behind the numbers in the OT-core notes, printed side by side.
 
-Four small measurements, each against its own baseline in the same process:
+Six small measurements, each against its own baseline in the same process:
 
 1. iterations to L1 1e-6 with the adaptive over-relaxation, against plain
    Sinkhorn (a NumPy loop, the same stopping rule), on uniform clouds in
@@ -9,7 +9,9 @@ Four small measurements, each against its own baseline in the same process:
 3. online mode (costs on the fly) iterations against the dense solver;
 4. threads: a 200 x 150 divergence with gradient with the one-thread rule
    for small problems on and off, and 15 solves of a 1000 x 1000 problem,
-   back to back and interleaved with POT's NumPy-BLAS Sinkhorn.
+   back to back and interleaved with POT's NumPy-BLAS Sinkhorn;
+5. batches: a grid of eps on one cost matrix in one call against a loop;
+6. the kernels' vectorizable exp against np.exp (time and accuracy).
 
 Run: ``python benchmarks/bench_solver_details.py`` (about a minute).
 """
@@ -127,6 +129,48 @@ def threads(rng):
           f"{value * 1e3:.2f} ms value only; POT sinkhorn2 {pot * 1e3:.2f} ms")
 
 
+def batches(rng):
+    """A grid of eps on one cost matrix: one batch call against a loop of single calls."""
+    for n, B in [(100, 16), (300, 8), (1000, 4)]:
+        X, Y = rng.standard_normal((n, 2)), rng.standard_normal((n, 2)) + 1.0
+        C = cost_matrix(X, Y)
+        eps = np.geomspace(0.5, 0.01, B) * C.mean()
+        stack = np.stack([C] * B)
+        batch = median_time(lambda s=stack, e=eps: sinkhorn(None, None, s, e, tol=1e-6))
+        loop = median_time(
+            lambda c=C, grid=eps: [sinkhorn(None, None, c, e, tol=1e-6) for e in grid]
+        )
+        print(f"5. {B} x ({n} x {n}), eps grid: batch {batch * 1e3:.1f} ms, "
+              f"loop of single calls {loop * 1e3:.1f} ms")
+
+
+def exponentials(rng):
+    """The kernels' vectorizable exp against libm's, per 10^6 values."""
+    import numba
+
+    from skwass._kernels._math import fast_exp
+
+    @numba.njit
+    def fast(x, out):
+        for i in range(x.shape[0]):
+            out[i] = fast_exp(x[i])
+
+    @numba.njit
+    def libm(x, out):
+        for i in range(x.shape[0]):
+            out[i] = np.exp(x[i])
+
+    x = rng.uniform(-100.0, 0.0, 10**6)
+    out = np.empty_like(x)
+    fast(x, out), libm(x, out)
+    t_fast = min(median_time(lambda: fast(x, out)) for _ in range(3))
+    t_libm = min(median_time(lambda: libm(x, out)) for _ in range(3))
+    fast(x, out)
+    ulps = np.abs(out - np.exp(x)) / np.spacing(np.exp(x))
+    print(f"6. exp of 10^6 values: fast_exp {t_fast * 1e3:.2f} ms, np.exp {t_libm * 1e3:.2f} ms "
+          f"(one thread); max error {ulps.max():.0f} ulp")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -139,6 +183,8 @@ def main():
     warm_start(rng)
     online(rng, args.online_n)
     threads(rng)
+    batches(rng)
+    exponentials(rng)
 
 
 if __name__ == "__main__":
