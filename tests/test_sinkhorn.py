@@ -344,6 +344,20 @@ def test_batch_runs_each_problem_like_a_single_solve(rng):
         assert batch.transport_cost[k] == pytest.approx(single.transport_cost, rel=1e-10)
 
 
+def test_large_batch_solved_in_turn_matches_single_solves(rng):
+    # 520 x 520 is above the backend's BATCH_IN_TURN_MIN_SIZE: the problems are
+    # solved one after another with every thread, each as its single solve.
+    X, Y, _, _ = random_problem(rng, 520, 520, d=2)
+    C = cost_matrix(X, Y)
+    eps = np.array([0.2, 1e-3]) * C.mean()  # the second one needs eps-scaling stages
+    batch = sinkhorn(None, None, np.stack([C, C]), eps, tol=1e-7)
+    assert batch.converged.all()
+    for k in range(2):
+        single = sinkhorn(None, None, C, eps[k], tol=1e-7)
+        assert batch.n_iter[k] == single.n_iter
+        assert batch.transport_cost[k] == pytest.approx(single.transport_cost, rel=1e-10)
+
+
 def test_batch_shared_weights_and_warm_start(rng):
     X, Y, a, b = random_problem(rng, 20, 20)
     C = cost_matrix(X, Y)

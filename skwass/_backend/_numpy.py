@@ -62,7 +62,38 @@ sinkhorn_online = _serial_when_small(_sinkhorn.sinkhorn_online, _points_size)
 sinkhorn_symmetric = _serial_when_small(_sinkhorn.sinkhorn_symmetric, _dense_size)
 # Batches parallelize over problems, each solved on one thread.
 sinkhorn_batch = _sinkhorn.sinkhorn_batch
-sinkhorn_batch_scaling = _sinkhorn.sinkhorn_batch_scaling
+
+# A batch gives each problem one thread. From this many cost entries per
+# problem one problem fills every thread by itself, and solving the problems
+# in turn keeps threads from idling while the hardest one finishes (an eps
+# grid, 4 x 1000 x 1000: 63-90 ms batched, 41-70 ms in turn; 8 x 300 x 300:
+# batched won, 9-32 ms against 13-38).
+BATCH_IN_TURN_MIN_SIZE = 2**18
+
+
+def sinkhorn_batch_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics):
+    """:func:`~skwass._kernels._sinkhorn.sinkhorn_batch_scaling`, or the same problems
+    solved in turn with every thread when they are large."""
+    B, n, m = C.shape
+    if n * m < BATCH_IN_TURN_MIN_SIZE or numba.get_num_threads() == 1:
+        return _sinkhorn.sinkhorn_batch_scaling(
+            C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics
+        )
+    n_iter = np.zeros(B, dtype=np.int64)
+    errors = np.full(B, np.inf)
+    done = np.zeros(B, dtype=bool)
+    cost = np.zeros(B)
+    col_sums = np.zeros((B, m))
+    for k in range(B):
+        if not eps[k] > 0:  # nan: no stage for this problem now
+            continue
+        n_iter[k], errors[k], done[k], cost[k], col_sums[k] = sinkhorn_scaling(
+            C[k], log_a[k], log_b[k], eps[k], F[k], G[k], tol, max_iter, tau, statistics
+        )
+        if statistics and not done[k]:
+            F[k] = ctransform_rows(C[k], G[k], log_b[k], eps[k])
+    return n_iter, errors, done, cost, col_sums
+
 plan_statistics_batch = _sinkhorn.plan_statistics_batch
 
 _pairwise_cost = _serial_when_small(_costs.pairwise_cost, _points_size)
