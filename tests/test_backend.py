@@ -421,32 +421,6 @@ def test_symmetric_solver_matches_cpu(rng):
 # ---------------------------------------------------------------------------
 
 
-class _DeviceArray(np.ndarray):
-    """Marks arrays that the patched registry sends to the reference backend."""
-
-
-@pytest.fixture
-def fake_device(monkeypatch):
-    import skwass._backend as backend_module
-
-    array_module = backend_module._array_module
-    monkeypatch.setitem(backend_module._REGISTRY, "reference", "skwass._backend._reference")
-    monkeypatch.setattr(
-        backend_module, "_array_module",
-        lambda arr: "reference" if isinstance(arr, _DeviceArray) else array_module(arr),
-    )
-    calls = []
-    for name in ("sinkhorn", "sinkhorn_points", "cost_matrix", "sinkhorn_divergence", "mmd"):
-        original = getattr(_device, name)
-
-        def spy(backend, *args, _original=original, _name=name, **kwargs):
-            calls.append((_name, backend.name))
-            return _original(backend, *args, **kwargs)
-
-        monkeypatch.setattr(_device, name, spy)
-    return lambda x: np.asarray(x).view(_DeviceArray), calls
-
-
 def test_public_functions_route_device_arrays(rng, fake_device):
     device, calls = fake_device
     X, Y, a, b = random_problem(rng, 12, 10)

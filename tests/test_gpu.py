@@ -155,3 +155,50 @@ def test_large_online_problem_stays_small(rng):
     res = sinkhorn_points(X, Y, eps=0.1, mode="online", tol=1e-6)
     assert res.converged
     assert pool.total_bytes() < 50 * 2**20
+
+
+# ---------------------------------------------------------------------------
+# Estimators trained on the GPU (tests/test_device.py runs the same checks with
+# NumPy standing in for CuPy)
+# ---------------------------------------------------------------------------
+
+
+def test_rbm_trains_on_gpu(rng):
+    from skwass.neural_network import WassersteinRBM
+
+    probs = np.array([0.85, 0.15, 0.7, 0.3, 0.5])
+    X = (rng.random((40, probs.size)) < probs).astype(np.float64)
+    common = dict(n_components=3, n_pretrain_iter=3, n_iter=6, learning_rate=0.1, eps=0.2,
+                  sinkhorn_tol=1e-11, sinkhorn_max_iter=5000, random_state=0)
+    cpu = WassersteinRBM(device="cpu", **common).fit(X)
+    gpu = WassersteinRBM(device="cuda", **common).fit(X)
+    auto = WassersteinRBM(**common).fit(cupy.asarray(X))  # device="auto" follows X
+    for model in (gpu, auto):
+        assert type(model.components_) is np.ndarray and type(model.chains_) is np.ndarray
+        for p_cpu, p_gpu in zip(cpu._parameters(), model._parameters(), strict=True):
+            np.testing.assert_allclose(p_gpu, p_cpu, rtol=1e-6, atol=1e-8)
+    # A fitted model takes CuPy input and answers with NumPy.
+    np.testing.assert_allclose(gpu.transform(cupy.asarray(X)), cpu.transform(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["sinkhorn_divergence", "mmd"])
+def test_ellipse_mke_trains_on_gpu(rng, loss):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skwass.mixture import EllipseMKE
+
+    X = np.vstack([rng.normal(size=(60, 2)) * 0.3, rng.normal(size=(60, 2)) * 0.3 + 3.0])
+    common = dict(n_components=2, loss=loss, eps=0.5, max_iter=15, batch_size=50,
+                  learning_rate=0.05, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = EllipseMKE(device="cpu", **common).fit(X)
+        gpu = EllipseMKE(device="cuda", **common).fit(X)
+        auto = EllipseMKE(**common).fit(cupy.asarray(X))
+    rtol = 1e-4 if loss == "sinkhorn_divergence" else 1e-8
+    for model in (gpu, auto):
+        assert type(model.centers_) is np.ndarray
+        np.testing.assert_allclose(model.centers_, cpu.centers_, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(model.shapes_, cpu.shapes_, rtol=rtol, atol=rtol)

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.mke._engine import GRAD_METRICS, LOSSES, AdamState, Loss, adam_step, minimize_loss
+from skwass.utils._device import DEVICES, host_copy, resolve_device
 from skwass.utils._threads import _with_thread_limits
 
 
@@ -104,6 +105,13 @@ default="sinkhorn_divergence"
     init : {"k-means", "random"}, default="k-means"
         Centers from k-means (or K random data points); ``A_k`` starts as the
         identity (the unit ball), as in the paper.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where the loss and its gradient are computed: ``"cuda"`` keeps the data
+        on the GPU (CuPy, the ``gpu`` extra) and sends each model sample there;
+        ``"auto"`` uses the GPU when ``X`` is a CuPy array. The parameters and
+        the optimizer stay on the host (they are small). The GPU computes the
+        ``"sinkhorn_divergence"`` (``metric="sqeuclidean"``), ``"mmd"`` and
+        ``"energy"`` losses.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialization, the noise and the minibatches.
     verbose : int, default=0
@@ -154,6 +162,7 @@ default="sinkhorn_divergence"
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"k-means", "random"})],
+        "device": [StrOptions(set(DEVICES))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -161,7 +170,7 @@ default="sinkhorn_divergence"
     def __init__(self, n_components=3, *, loss="sinkhorn_divergence", eps=0.1,
                  metric="sqeuclidean", n_sinkhorn_iter=20, bandwidth=1.0, solver="adam",
                  batch_size=200, max_iter=300, learning_rate=0.01, n_iter_no_change=10,
-                 tol=1e-4, init="k-means", random_state=None, verbose=0):
+                 tol=1e-4, init="k-means", device="auto", random_state=None, verbose=0):
         self.n_components = n_components
         self.loss = loss
         self.eps = eps
@@ -175,11 +184,14 @@ default="sinkhorn_divergence"
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.init = init
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
-    def _loss(self):
-        return Loss(self.loss, self.eps, self.metric, self.n_sinkhorn_iter, self.bandwidth)
+    def _loss(self, X):
+        """The loss, on the device that ``device`` and the input ``X`` select."""
+        return Loss(self.loss, self.eps, self.metric, self.n_sinkhorn_iter, self.bandwidth,
+                    device=resolve_device(self.device, X))
 
     def _initial_centers(self, X, rng):
         if X.shape[0] < self.n_components:
@@ -209,7 +221,9 @@ default="sinkhorn_divergence"
         self : EllipseMKE
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=np.float64)
+        loss = self._loss(X)
+        loss.check_device()
+        X = validate_data(self, host_copy(X), dtype=np.float64)
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
         centers = self._initial_centers(X, rng)
@@ -219,13 +233,13 @@ default="sinkhorn_divergence"
         solver_options = {"solver": self.solver, "max_iter": self.max_iter, "tol": self.tol,
                           "rng": rng, "verbose": self.verbose, "name": "ellipsoid model"}
         if self.solver == "adam":
-            result = minimize_loss(model, theta0, X, self._loss(), draw_noise=model.draw,
+            result = minimize_loss(model, theta0, X, loss, draw_noise=model.draw,
                                    learning_rate=self.learning_rate,
                                    n_iter_no_change=self.n_iter_no_change,
                                    batch_size=self.batch_size, **solver_options)
         else:
             noise = model.draw(rng, self.batch_size)
-            result = minimize_loss(model, theta0, X, self._loss(), noise_sets=[noise],
+            result = minimize_loss(model, theta0, X, loss, noise_sets=[noise],
                                    **solver_options)
         self.shapes_, self.centers_ = (arr.copy() for arr in model.unpack(result.theta))
         self.loss_ = result.loss
@@ -259,7 +273,9 @@ default="sinkhorn_divergence"
             The updated estimator.
         """
         first_call = not hasattr(self, "centers_")
-        X = validate_data(self, X, dtype=np.float64, reset=first_call)
+        loss = self._loss(X)
+        loss.check_device()
+        X = validate_data(self, host_copy(X), dtype=np.float64, reset=first_call)
         n_features = X.shape[1]
         model = _EllipsoidPushForward(self.n_components, n_features)
         if first_call:
@@ -275,7 +291,7 @@ default="sinkhorn_divergence"
                 np.concatenate([self.shapes_.ravel(), self.centers_.ravel()])
             )
         noise = model.draw(self._rng, self.batch_size)
-        value = adam_step(self._adam_state, model, noise, X, self._loss(), None,
+        value = adam_step(self._adam_state, model, noise, X, loss, None,
                           self.learning_rate, "ellipsoid model")
         if self.verbose:
             print(f"Iteration {self.n_iter_ + 1}, loss = {value:.6g}")
@@ -304,7 +320,7 @@ default="sinkhorn_divergence"
             ``inside[i, k]`` is True when ``X[i]`` lies in ellipsoid ``k``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
         return self._ellipsoid_norms(X) <= 1.0
 
     def predict(self, X):
@@ -322,7 +338,7 @@ default="sinkhorn_divergence"
         labels : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
         return np.argmin(self._ellipsoid_norms(X), axis=1)
 
     def ellipsoid_class_table(self, X, y):
@@ -385,6 +401,7 @@ default="sinkhorn_divergence"
         score : float
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        loss = self._loss(X)
+        X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
         sample, _ = self.sample(max(X.shape[0], self.batch_size), self.random_state)
-        return -self._loss()(sample, X)
+        return -loss(sample, X)

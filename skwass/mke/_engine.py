@@ -23,8 +23,12 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from skwass.ot import cost_matrix, mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
+from skwass.utils._device import CPU, Device
 
 LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
+# Losses whose gradient the GPU backend computes (the Sinkhorn divergence for
+# the squared Euclidean cost only).
+DEVICE_LOSSES = ("sinkhorn_divergence", "mmd", "energy")
 GRAD_METRICS = ("sqeuclidean", "euclidean", "cityblock")
 # Power k with cost = |x - y|**k on the line, for the exact 1-D coupling.
 _POWER_1D = {"euclidean": 1, "cityblock": 1, "sqeuclidean": 2}
@@ -138,6 +142,10 @@ class Loss:
         Order of the exact Wasserstein distance.
     tol : float
         L1 marginal tolerance of the Sinkhorn solves run to convergence.
+    device : Device
+        Where the loss is computed: the sample and the data are copied there
+        (no copy when they are there already); the value comes back as a
+        float and the gradient as a NumPy array.
     """
 
     name: str = "sinkhorn_divergence"
@@ -147,12 +155,38 @@ class Loss:
     bandwidth: float = 1.0
     p: float = 1.0
     tol: float = 1e-6
+    device: Device = CPU
+
+    def _resolved_name(self):
+        if self.name in ("sinkhorn_divergence", "sinkhorn", "entropic") and self.eps == 0:
+            return "wasserstein"
+        return self.name
+
+    def check_device(self):
+        """Raise ValueError when this loss's gradient is not computed on ``device``."""
+        if self.device.on_host:
+            return
+        name = self._resolved_name()
+        if name not in DEVICE_LOSSES:
+            raise ValueError(
+                f"The {name!r} loss is not available on device={self.device.name!r}; "
+                f"use one of {DEVICE_LOSSES}, or device='cpu'."
+            )
+        if name == "sinkhorn_divergence" and self.metric != "sqeuclidean":
+            raise ValueError(
+                f"On device={self.device.name!r} the Sinkhorn divergence has gradients for "
+                f"metric='sqeuclidean' only, got {self.metric!r}; use device='cpu'."
+            )
 
     def __call__(self, X, Y, return_grad=False):
         """Loss value, and its gradient with respect to ``X`` with ``return_grad``."""
-        name = self.name
-        if name in ("sinkhorn_divergence", "sinkhorn", "entropic") and self.eps == 0:
-            name = "wasserstein"
+        if self.device.on_host:
+            return self._evaluate(X, Y, return_grad)
+        out = self._evaluate(self.device.asarray(X), self.device.asarray(Y), return_grad)
+        return (out[0], self.device.to_host(out[1])) if return_grad else out
+
+    def _evaluate(self, X, Y, return_grad):
+        name = self._resolved_name()
         if name == "sinkhorn_divergence":
             out = sinkhorn_divergence(X, Y, eps=self.eps, metric=self.metric,
                                       return_grad=return_grad, tol=self.tol)
@@ -288,6 +322,9 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
     result : FitResult
     """
     theta0 = np.asarray(theta0, dtype=np.float64)
+    loss.check_device()
+    if not loss.device.on_host:
+        Y = loss.device.asarray(Y)  # the data go to the device once
     scipy_bounds = None if bounds is None else [
         (None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
         for lo, hi in bounds
@@ -377,7 +414,10 @@ def _adam(model, theta, Y, loss, draw_noise, bounds, max_iter, tol, learning_rat
     best, stall = np.inf, 0
     for it in range(1, max_iter + 1):
         noise = draw_noise(rng, batch_size)
-        batch = Y if n_data <= batch_size else Y[rng.choice(n_data, batch_size, replace=False)]
+        if n_data <= batch_size:
+            batch = Y
+        else:
+            batch = Y[loss.device.xp.asarray(rng.choice(n_data, batch_size, replace=False))]
         value = adam_step(state, model, noise, batch, loss, bounds, learning_rate, name,
                           beta1, beta2, adam_eps)
         theta, average = state.theta, state.average

@@ -8,10 +8,11 @@ gradients of the sample.
 
 import time
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -24,6 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.ot import centered_potential, cost_matrix, sinkhorn
+from skwass.utils._device import DEVICES, expit, host_copy, namespace, resolve_device, uniform_like
 from skwass.utils._threads import _with_thread_limits
 
 # Exact enumeration of the 2**d visible states is offered up to this dimension.
@@ -36,6 +38,9 @@ _DIVERGENCE_LIMIT = 1e6
 _SCALE_SUBSAMPLE = 1000
 
 _METRICS = {"hamming", "cityblock", "euclidean", "sqeuclidean"}
+# Training state that lives on the device during a GPU fit.
+_TRAINING_STATE = ("components_", "intercept_visible_", "intercept_hidden_", "visible_offset_",
+                   "hidden_offset_", "chains_", "_chain_hiddens")
 
 
 def binary_states(n_features):
@@ -157,6 +162,12 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         L1 marginal tolerance of the Sinkhorn solves during training.
     sinkhorn_max_iter : int, default=1000
         Iteration budget of each Sinkhorn solve during training.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where ``fit`` and ``partial_fit`` train: ``"cuda"`` keeps the model,
+        the PCD chains and the data on the GPU (CuPy, the ``gpu`` extra) and
+        solves the Sinkhorn problems there; ``"auto"`` trains on the GPU when
+        ``X`` is a CuPy array. Random numbers are drawn on the host from
+        ``random_state`` either way, and the fitted attributes are NumPy arrays.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the PCD chains, minibatch order and the
         Gibbs sampling done by :meth:`gibbs`, :meth:`sample` and
@@ -242,6 +253,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "score_eps": [Interval(Real, 0, None, closed="neither")],
         "sinkhorn_tol": [Interval(Real, 0, None, closed="neither")],
         "sinkhorn_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions(set(DEVICES))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -264,6 +276,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         score_eps=0.1,
         sinkhorn_tol=1e-5,
         sinkhorn_max_iter=1000,
+        device="auto",
         random_state=None,
         verbose=0,
     ):
@@ -282,6 +295,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.score_eps = score_eps
         self.sinkhorn_tol = sinkhorn_tol
         self.sinkhorn_max_iter = sinkhorn_max_iter
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -290,27 +304,28 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _mean_hiddens(self, v):
         p = v @ self.components_.T
         p += self.intercept_hidden_
-        return expit(p, out=p)
+        return expit(p)
 
     def _sample_hiddens(self, v, rng):
         p = self._mean_hiddens(v)
-        return (rng.uniform(size=p.shape) < p).astype(np.float64)
+        return (uniform_like(rng, p) < p).astype(np.float64)
 
     def _sample_visibles(self, h, rng):
         p = h @ self.components_
         p += self.intercept_visible_
-        expit(p, out=p)
-        return (rng.uniform(size=p.shape) < p).astype(np.float64)
+        expit(p)
+        return (uniform_like(rng, p) < p).astype(np.float64)
 
     def _free_energy(self, v):
-        return -(v @ self.intercept_visible_) - np.logaddexp(
+        return -(v @ self.intercept_visible_) - namespace(v).logaddexp(
             0, v @ self.components_.T + self.intercept_hidden_
         ).sum(axis=1)
 
     def _exact_probabilities(self, states):
         """Model probabilities of ``states`` (all of them, so they sum to 1)."""
         neg_f = -self._free_energy(states)
-        return np.exp(neg_f - logsumexp(neg_f))
+        p = namespace(neg_f).exp(neg_f - neg_f.max())
+        return p / p.sum()
 
     def _cost(self, V, X):
         return cost_matrix(V, X, metric=self.metric) / self.cost_scale_
@@ -393,6 +408,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         and 5); it is formed with one matrix product.
         """
         w_factor, omega_factor = self._factors(pretraining)
+        xp = namespace(X)
         if exact_support is not None:
             V = exact_support
             weights = self._exact_probabilities(V)
@@ -400,13 +416,13 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             V = self._sample_visibles(self._chain_hiddens[chain_idx], rng)
             self.chains_[chain_idx] = V
-            weights = np.full(V.shape[0], 1.0 / V.shape[0])
+            weights = xp.full(V.shape[0], 1.0 / V.shape[0])
             f_init = None if self._potentials[0] is None else self._potentials[0][chain_idx]
         H_model = self._mean_hiddens(V)
         if exact_support is None:
-            self._chain_hiddens[chain_idx] = (
-                rng.uniform(size=H_model.shape) < H_model
-            ).astype(np.float64)
+            self._chain_hiddens[chain_idx] = (uniform_like(rng, H_model) < H_model).astype(
+                np.float64
+            )
 
         value = None
         model_coef = -omega_factor * weights
@@ -422,16 +438,16 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 self._potentials = (result.f, None)
             else:
                 if self._potentials[0] is None:
-                    self._potentials = (np.zeros(self.chains_.shape[0]), None)
+                    self._potentials = (xp.zeros(self.chains_.shape[0]), None)
                 self._potentials[0][chain_idx] = result.f
             g_init = result.g
 
         # r = -c: the gradient is sum_i r_i (h_i v_i^T, v_i, h_i) plus the penalty.
         H_data = self._mean_hiddens(X) if omega_factor > 0 or self.centered else None
         if omega_factor > 0:
-            points = np.vstack([X, V])
-            hiddens = np.vstack([H_data, H_model])
-            r = np.concatenate([np.full(X.shape[0], -omega_factor / X.shape[0]), -model_coef])
+            points = xp.vstack([X, V])
+            hiddens = xp.vstack([H_data, H_model])
+            r = xp.concatenate([xp.full(X.shape[0], -omega_factor / X.shape[0]), -model_coef])
         else:
             points, hiddens, r = V, H_model, -model_coef
         weighted = hiddens * r[:, None]
@@ -465,10 +481,27 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return (self.components_, self.intercept_visible_, self.intercept_hidden_)
 
     def _diverged(self):
+        # abs().max() is NaN when p holds one; NaN < limit is False.
         return not all(
-            np.all(np.isfinite(p)) and np.abs(p).max(initial=0) < _DIVERGENCE_LIMIT
-            for p in self._parameters()
+            p.size == 0 or float(abs(p).max()) < _DIVERGENCE_LIMIT for p in self._parameters()
         )
+
+    def _move_state(self, move):
+        for name in _TRAINING_STATE:
+            setattr(self, name, move(getattr(self, name)))
+        self._potentials = tuple(None if p is None else move(p) for p in self._potentials)
+
+    @contextmanager
+    def _training_on(self, device):
+        """Hold the training state on ``device`` inside the block, on the host after."""
+        if device.on_host:
+            yield
+            return
+        self._move_state(device.asarray)
+        try:
+            yield
+        finally:
+            self._move_state(device.to_host)
 
     def _raise_divergence(self, snapshot, where):
         self.components_, self.intercept_visible_, self.intercept_hidden_ = snapshot
@@ -504,17 +537,37 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : WassersteinRBM
             The fitted model.
         """
-        X = validate_data(self, X, dtype=np.float64)
+        device = resolve_device(self.device, X)
+        X = validate_data(self, host_copy(X), dtype=np.float64)
         self._check_fit_data(X)
         rng = check_random_state(self.random_state)
         self.random_state_ = rng
         self._initialize(X, rng)
+        with self._training_on(device):
+            self._train(device, X, rng)
+        if self._sinkhorn_failures:
+            warnings.warn(
+                f"{self._sinkhorn_failures} Sinkhorn solves did not reach "
+                f"sinkhorn_tol={self.sinkhorn_tol:g} within sinkhorn_max_iter="
+                f"{self.sinkhorn_max_iter}; raise sinkhorn_max_iter or eps.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _train(self, device, X_host, rng):
+        """The epochs of :meth:`fit`, with the training state already on ``device``."""
+        xp = device.xp
+        X = device.asarray(X_host)
         n = X.shape[0]
-        states = binary_states(X.shape[1]) if self.exact else None
+        states = device.asarray(binary_states(X.shape[1])) if self.exact else None
 
         n_batches = 1 if self.batch_size is None else -(-n // min(self.batch_size, n))
         n_groups = max(1, min(n_batches, self.chains_.shape[0] // 2))
-        chain_groups = np.array_split(rng.permutation(self.chains_.shape[0]), n_groups)
+        chain_groups = [
+            xp.asarray(group)
+            for group in np.array_split(rng.permutation(self.chains_.shape[0]), n_groups)
+        ]
         g_data = None
         self._sinkhorn_failures = 0
         total = self.n_pretrain_iter + self.n_iter
@@ -526,14 +579,14 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             values = []
             with np.errstate(over="ignore", invalid="ignore"):
                 for k, batch in enumerate(gen_batches(n, self.batch_size or n)):
-                    idx = order[batch]
+                    idx = xp.asarray(order[batch])
                     g_init = None if g_data is None else g_data[idx]
                     value, g = self._step(
                         X[idx], chain_groups[k % n_groups], g_init, pretraining, rng, states
                     )
                     if value is not None:
                         if g_data is None:
-                            g_data = np.zeros(n)
+                            g_data = xp.zeros(n)
                         g_data[idx] = g
                         values.append(value)
             if self._diverged():
@@ -543,17 +596,11 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 if values:
                     self.wasserstein_curve_.append(float(np.mean(values)))
             if self.verbose:
-                self._report(epoch, total, pretraining, values, X, states,
-                             time.perf_counter() - start)
-        if self._sinkhorn_failures:
-            warnings.warn(
-                f"{self._sinkhorn_failures} Sinkhorn solves did not reach "
-                f"sinkhorn_tol={self.sinkhorn_tol:g} within sinkhorn_max_iter="
-                f"{self.sinkhorn_max_iter}; raise sinkhorn_max_iter or eps.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        return self
+                elapsed = time.perf_counter() - start
+                self._move_state(device.to_host)
+                self._report(epoch, total, pretraining, values, X_host,
+                             None if states is None else device.to_host(states), elapsed)
+                self._move_state(device.asarray)
 
     def _report(self, epoch, total, pretraining, values, X, states, elapsed):
         stage = "pretrain" if pretraining else "fine-tune"
@@ -599,26 +646,29 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : WassersteinRBM
             The updated model.
         """
+        device = resolve_device(self.device, X)
         first_call = not hasattr(self, "components_")
-        X = validate_data(self, X, dtype=np.float64, reset=first_call)
+        X = validate_data(self, host_copy(X), dtype=np.float64, reset=first_call)
         self._check_fit_data(X)
         if first_call:
             self.random_state_ = check_random_state(self.random_state)
             self._initialize(X, self.random_state_)
         self._sinkhorn_failures = 0
-        states = binary_states(X.shape[1]) if self.exact else None
         pretraining = self.n_steps_ < self.n_pretrain_iter
-        g = self._potentials[1]
-        g_init = g if g is not None and g.shape[0] == X.shape[0] else None
-        snapshot = tuple(p.copy() for p in self._parameters())
-        with np.errstate(over="ignore", invalid="ignore"):
-            value, g = self._step(
-                X, np.arange(self.chains_.shape[0]), g_init, pretraining,
-                self.random_state_, states,
-            )
-        if self._diverged():
-            self._raise_divergence(snapshot, f"at update {self.n_steps_}")
-        self._potentials = (self._potentials[0], g)
+        with self._training_on(device):
+            xp = device.xp
+            states = device.asarray(binary_states(X.shape[1])) if self.exact else None
+            g = self._potentials[1]
+            g_init = g if g is not None and g.shape[0] == X.shape[0] else None
+            snapshot = tuple(p.copy() for p in self._parameters())
+            with np.errstate(over="ignore", invalid="ignore"):
+                value, g = self._step(
+                    device.asarray(X), xp.arange(self.chains_.shape[0]), g_init, pretraining,
+                    self.random_state_, states,
+                )
+            if self._diverged():
+                self._raise_divergence(snapshot, f"at update {self.n_steps_}")
+            self._potentials = (self._potentials[0], g)
         if value is not None:
             self.wasserstein_curve_.append(float(value))
         return self
@@ -627,7 +677,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
         _check_unit_interval(X)
         return X
 
