@@ -1,10 +1,8 @@
-import dataclasses
-
 import numpy as np
 import pytest
+from _fake_device import DeviceArray, on_device
 
 from skwass.ot import _device
-from skwass.ot._sinkhorn import SinkhornResult
 
 
 @pytest.fixture
@@ -12,22 +10,11 @@ def rng():
     return np.random.default_rng(0)
 
 
-class DeviceArray(np.ndarray):
-    """Marks arrays that :func:`fake_device` sends to the reference backend."""
-
-
-def _on_device(out):
-    """Mark the arrays of a device-path output, as CuPy returns CuPy arrays."""
-    if isinstance(out, np.ndarray):
-        return out.view(DeviceArray)
-    if isinstance(out, tuple):
-        return tuple(_on_device(x) for x in out)
-    if isinstance(out, SinkhornResult):
-        arrays = {field.name: _on_device(getattr(out, field.name))
-                  for field in dataclasses.fields(out)
-                  if isinstance(getattr(out, field.name), np.ndarray)}
-        return dataclasses.replace(out, **arrays)
-    return out
+# The device functions of skwass.ot whose calls the fake device records, and which
+# of their outputs are device arrays (None: all of them; check_point_pair gives
+# the two clouds on the device and the weights on the host).
+_SPIED = {"sinkhorn": None, "sinkhorn_points": None, "cost_matrix": None, "mmd": None,
+          "divergence_solvers": None, "check_point_pair": slice(0, 2)}
 
 
 @pytest.fixture
@@ -37,8 +24,9 @@ def fake_device(monkeypatch):
     Returns ``(to_device, calls)``: ``to_device(x)`` marks a NumPy array so
     that the public functions of ``skwass.ot`` send it to
     :mod:`skwass._backend._reference` (the CuPy backend's algorithm written
-    with NumPy), and ``calls`` lists ``(function, backend name)`` of each call
-    that took the device path.
+    with NumPy). Their array outputs come back marked too, as CuPy returns
+    CuPy arrays. ``calls`` lists ``(function, backend name)`` of each call that
+    took the device path.
     """
     import skwass._backend as backend_module
 
@@ -49,12 +37,18 @@ def fake_device(monkeypatch):
         lambda arr: "reference" if isinstance(arr, DeviceArray) else array_module(arr),
     )
     calls = []
-    for name in ("sinkhorn", "sinkhorn_points", "cost_matrix", "sinkhorn_divergence", "mmd"):
+    for name, on_device_part in _SPIED.items():
         original = getattr(_device, name)
 
-        def spy(backend, *args, _original=original, _name=name, **kwargs):
+        def spy(backend, *args, _original=original, _name=name, _part=on_device_part,
+                **kwargs):
             calls.append((_name, backend.name))
-            return _on_device(_original(backend, *args, **kwargs))
+            out = _original(backend, *args, **kwargs)
+            if _part is None:
+                return on_device(out)
+            marked = list(out)
+            marked[_part] = on_device(tuple(marked[_part]))
+            return tuple(marked)
 
         monkeypatch.setattr(_device, name, spy)
     return lambda x: np.asarray(x).view(DeviceArray), calls

@@ -137,6 +137,8 @@ def _two_blobs(rng):
 @pytest.mark.parametrize("params", [
     {"loss": "sinkhorn_divergence", "eps": 0.5},
     {"loss": "sinkhorn_divergence", "eps": 0.5, "solver": "lbfgs"},
+    {"loss": "sinkhorn_divergence", "eps": 0.5, "metric": "euclidean"},
+    {"loss": "sinkhorn", "eps": 1.0, "n_sinkhorn_iter": 10},
     {"loss": "mmd", "bandwidth": 1.0},
     {"loss": "energy"},
 ])
@@ -149,12 +151,13 @@ def test_ellipse_fit_on_device_matches_cpu(rng, standin_gpu, params):
         cpu = EllipseMKE(device="cpu", **common).fit(X)
         standin_gpu.clear()
         gpu = EllipseMKE(device="cuda", **common).fit(X)
-    name = "mmd" if params["loss"] in ("mmd", "energy") else params["loss"]
-    assert (name, "reference") in standin_gpu
+    marker = {"mmd": "mmd", "energy": "mmd", "sinkhorn": "check_point_pair",
+              "sinkhorn_divergence": "divergence_solvers"}[params["loss"]]
+    assert (marker, "reference") in standin_gpu
     assert {backend for _, backend in standin_gpu} == {"reference"}
     assert type(gpu.centers_) is np.ndarray and type(gpu.shapes_) is np.ndarray
-    # Sinkhorn solves to 1e-6 on either side; MMD is closed form.
-    rtol = 1e-9 if name == "mmd" else 1e-4
+    # Sinkhorn solves to 1e-6 on either side; MMD and W_L are closed forms.
+    rtol = 1e-4 if params["loss"] == "sinkhorn_divergence" else 1e-9
     np.testing.assert_allclose(gpu.centers_, cpu.centers_, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(gpu.shapes_, cpu.shapes_, rtol=rtol, atol=rtol)
     assert gpu.loss_ == pytest.approx(cpu.loss_, rel=rtol, abs=rtol)
@@ -176,17 +179,15 @@ def test_ellipse_partial_fit_on_device_matches_cpu(rng, standin_gpu):
     for batch in np.array_split(X, 4):
         cpu.partial_fit(batch)
         gpu.partial_fit(batch)
-    assert ("sinkhorn_divergence", "reference") in standin_gpu
+    assert ("divergence_solvers", "reference") in standin_gpu
     np.testing.assert_allclose(gpu.centers_, cpu.centers_, rtol=1e-4)
     assert gpu.n_iter_ == 4 and type(gpu.centers_) is np.ndarray
 
 
 def test_ellipse_losses_not_on_device_are_refused(rng, standin_gpu):
     X = _two_blobs(rng)
-    with pytest.raises(ValueError, match="'sinkhorn' loss is not available on device='cuda'"):
-        EllipseMKE(loss="sinkhorn", device="cuda").fit(X)
+    with pytest.raises(ValueError, match="'wasserstein' loss is not available on device='cuda'"):
+        EllipseMKE(loss="wasserstein", device="cuda").fit(X)
     with pytest.raises(ValueError, match="'wasserstein' loss is not available"):
         EllipseMKE(loss="wasserstein", device="cuda").partial_fit(X)
-    with pytest.raises(ValueError, match="metric='sqeuclidean' only, got 'euclidean'"):
-        EllipseMKE(metric="euclidean", device="cuda").fit(X)
     assert standin_gpu == []

@@ -21,6 +21,7 @@ from skwass.ot import (  # noqa: E402
     mmd,
     sinkhorn,
     sinkhorn_divergence,
+    sinkhorn_loss,
     sinkhorn_points,
 )
 
@@ -135,9 +136,18 @@ def test_divergence_and_mmd_match_cpu(rng):
                                                    tol=1e-10)
     assert value == pytest.approx(cpu_value, rel=1e-6)
     np.testing.assert_allclose(cupy.asnumpy(grad_X), cpu_grad_X, atol=1e-6)
-    primal = sinkhorn_divergence(Xg, Yg, a, b, eps=0.2, kind="primal", tol=1e-10)
-    assert primal == pytest.approx(
-        sinkhorn_divergence(X, Y, a, b, eps=0.2, kind="primal", tol=1e-10), rel=1e-6)
+    for metric in ("euclidean", "cityblock"):
+        primal = sinkhorn_divergence(Xg, Yg, a, b, eps=0.2, kind="primal", metric=metric,
+                                     return_grad=True, tol=1e-10)
+        cpu_primal = sinkhorn_divergence(X, Y, a, b, eps=0.2, kind="primal", metric=metric,
+                                         return_grad=True, tol=1e-10)
+        assert primal[0] == pytest.approx(cpu_primal[0], rel=1e-6)
+        np.testing.assert_allclose(cupy.asnumpy(primal[1]), cpu_primal[1], atol=1e-6)
+    unrolled = sinkhorn_loss(Xg, Yg, a, b, eps=0.5, return_grad=True)
+    cpu_unrolled = sinkhorn_loss(X, Y, a, b, eps=0.5, return_grad=True)
+    assert unrolled[0] == pytest.approx(cpu_unrolled[0], rel=1e-10)
+    np.testing.assert_allclose(cupy.asnumpy(unrolled[1]), cpu_unrolled[1], rtol=1e-8,
+                               atol=1e-12)
     for kernel in ("gaussian", "energy"):
         gpu_value, gpu_grad = mmd(Xg, Yg, kernel=kernel, return_grad=True)
         cpu_mmd, cpu_grad = mmd(X, Y, kernel=kernel, return_grad=True)

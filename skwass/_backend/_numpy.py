@@ -8,6 +8,7 @@ import numpy as np
 from skwass._kernels import _costs, _sinkhorn
 
 name = "numpy"
+xp = np
 METRIC_CODES = _costs.METRIC_CODES
 
 # Below this many cost entries a kernel runs on one thread: the parallel

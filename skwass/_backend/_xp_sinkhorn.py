@@ -187,11 +187,31 @@ def sinkhorn_symmetric(ops, state, log_a, eps, F, tol, max_iter):
     return n_iter, err, F
 
 
-def plan_matrix(xp, C, F, G, a, b, eps):
-    """Dense plan(s) ``a_i b_j exp((F_i + G_j - C_ij) / eps)``, 2-D or stacked."""
+def plan_matrix(xp, C, F, G, log_a, log_b, eps):
+    """Dense plan(s) ``exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)``, 2-D or stacked."""
     eps = xp.asarray(eps, dtype=xp.float64)
     if C.ndim == 3:
         rows, cols, eps = (slice(None), slice(None), None), (slice(None), None), eps[:, None, None]
     else:
         rows, cols = (slice(None), None), (None, slice(None))
-    return a[rows] * b[cols] * xp.exp((F[rows] + G[cols] - C) / eps)
+    return xp.exp(log_a[rows] + log_b[cols] + (F[rows] + G[cols] - C) / eps)
+
+
+def cost_gradient(xp, G, X, Y, metric):
+    """``sum_j G_ij * grad_x c(x_i, y_j)`` for the built-in point metrics.
+
+    Whole-matrix operations: one ``(n, m)`` temporary for ``"euclidean"``, one
+    per feature for ``"cityblock"``. The gradient of ``|x - y|`` at ``x == y``
+    is taken as 0, as on the CPU.
+    """
+    if metric == "sqeuclidean":
+        return 2.0 * (G.sum(axis=1)[:, None] * X - G @ Y)
+    if metric == "euclidean":
+        dist = xp.sqrt(xp.maximum(
+            (X * X).sum(axis=1)[:, None] + (Y * Y).sum(axis=1)[None, :] - 2.0 * (X @ Y.T), 0.0))
+        W = xp.where(dist > 0, G / xp.where(dist > 0, dist, 1.0), 0.0)
+        return W.sum(axis=1)[:, None] * X - W @ Y
+    grad = xp.zeros_like(X, dtype=xp.float64)
+    for q in range(X.shape[1]):
+        grad[:, q] = (G * xp.sign(X[:, q, None] - Y[None, :, q])).sum(axis=1)
+    return grad

@@ -109,9 +109,8 @@ default="sinkhorn_divergence"
         Where the loss and its gradient are computed: ``"cuda"`` keeps the data
         on the GPU (CuPy, the ``gpu`` extra) and sends each model sample there;
         ``"auto"`` uses the GPU when ``X`` is a CuPy array. The parameters and
-        the optimizer stay on the host (they are small). The GPU computes the
-        ``"sinkhorn_divergence"`` (``metric="sqeuclidean"``), ``"mmd"`` and
-        ``"energy"`` losses.
+        the optimizer stay on the host (they are small). Every loss but
+        ``"wasserstein"`` runs on the GPU.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialization, the noise and the minibatches.
     verbose : int, default=0

@@ -26,9 +26,8 @@ from skwass.ot import cost_matrix, mmd, sinkhorn_divergence, sinkhorn_points, wa
 from skwass.utils._device import CPU, Device
 
 LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
-# Losses whose gradient the GPU backend computes (the Sinkhorn divergence for
-# the squared Euclidean cost only).
-DEVICE_LOSSES = ("sinkhorn_divergence", "mmd", "energy")
+# Losses computed on a device (the exact Wasserstein distance needs POT, on the host).
+DEVICE_LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy")
 GRAD_METRICS = ("sqeuclidean", "euclidean", "cityblock")
 # Power k with cost = |x - y|**k on the line, for the exact 1-D coupling.
 _POWER_1D = {"euclidean": 1, "cityblock": 1, "sqeuclidean": 2}
@@ -163,7 +162,7 @@ class Loss:
         return self.name
 
     def check_device(self):
-        """Raise ValueError when this loss's gradient is not computed on ``device``."""
+        """Raise ValueError when this loss is not computed on ``device``."""
         if self.device.on_host:
             return
         name = self._resolved_name()
@@ -171,11 +170,6 @@ class Loss:
             raise ValueError(
                 f"The {name!r} loss is not available on device={self.device.name!r}; "
                 f"use one of {DEVICE_LOSSES}, or device='cpu'."
-            )
-        if name == "sinkhorn_divergence" and self.metric != "sqeuclidean":
-            raise ValueError(
-                f"On device={self.device.name!r} the Sinkhorn divergence has gradients for "
-                f"metric='sqeuclidean' only, got {self.metric!r}; use device='cpu'."
             )
 
     def __call__(self, X, Y, return_grad=False):

@@ -1,9 +1,11 @@
 """The public OT functions on device arrays (CuPy): validation, eps-scaling, results.
 
 :func:`~skwass.ot.sinkhorn`, :func:`~skwass.ot.sinkhorn_points`,
-:func:`~skwass.ot.sinkhorn_divergence`, :func:`~skwass.ot.cost_matrix` and
-:func:`~skwass.ot.mmd` hand CuPy input to the functions here, which take the
-backend module first. Every problem is solved by the backend's log-domain
+:func:`~skwass.ot.cost_matrix` and :func:`~skwass.ot.mmd` hand CuPy input to
+the functions here, which take the backend module first;
+:func:`~skwass.ot.sinkhorn_divergence` and :func:`~skwass.ot.sinkhorn_loss`
+run their own (array-namespace) code on the device with the validation and
+solvers from here. Every problem is solved by the backend's log-domain
 solver (:mod:`skwass._backend._xp_sinkhorn`) as a stack of ``B`` problems
 (``B = 1`` for one problem), so single problems, batches and online solves
 share one code path. Weights, ``eps`` and warm starts are small: they are
@@ -329,49 +331,29 @@ def cost_matrix(backend, X, Y=None, metric="sqeuclidean", normalize=None):
     return C
 
 
-def sinkhorn_divergence(backend, X, Y, a, b, *, eps, metric, kind, return_grad, n_iter, tol,
-                        max_iter):
-    """:func:`skwass.ot.sinkhorn_divergence` on device arrays.
-
-    Values for both kinds; gradients only for ``kind="dual"`` with the
-    squared Euclidean cost (``grad_X = 2 (P 1 * X - P Y)``); no unrolled W_L.
-    """
-    if n_iter is not None:
-        raise ValueError(
-            "n_iter (the unrolled loss W_L) is not available on the GPU; pass NumPy "
-            "arrays or leave n_iter=None."
-        )
-    if return_grad and not (kind == "dual" and metric == "sqeuclidean"):
-        raise ValueError(
-            "return_grad=True on the GPU needs kind='dual' and metric='sqeuclidean', got "
-            f"kind={kind!r}, metric={metric!r}."
-        )
-    _check_solver_options(tol, max_iter, None)
-    X_shape = X.shape if hasattr(X, "shape") else np.shape(X)
+def check_point_pair(backend, X, Y, a, b, eps):
+    """Two clouds on the device, their weights and ``eps`` on the host."""
     X, Y = _check_points(backend, X, Y)
     a = check_weights(_host(backend, a), X.shape[0], "a")
     b = check_weights(_host(backend, b), Y.shape[0], "b")
-    eps = check_eps(_host_eps(backend, eps))
-    options = {"tol": tol, "max_iter": max_iter, "eps_scaling": "auto", "init": None}
-    res_xy = _solve_stack(backend, a[None], b[None], cost_matrix(backend, X, Y, metric)[None],
-                          np.array([eps]), batch=False, **options)
-    res_xx = _solve_symmetric(backend, a, cost_matrix(backend, X, X, metric), eps, tol,
-                              max_iter)
-    res_yy = _solve_symmetric(backend, b, cost_matrix(backend, Y, Y, metric), eps, tol,
-                              max_iter)
-    field = "value" if kind == "dual" else "transport_cost"
-    scale = 1.0 if kind == "dual" else 2.0
-    divergence = scale * getattr(res_xy, field) - scale / 2 * (
-        getattr(res_xx, field) + getattr(res_yy, field)
-    )
-    if not return_grad:
-        return divergence
-    P_xy, P_xx = res_xy.plan(), res_xx.plan()
-    P_xx = P_xx + P_xx.T
-    grad_X = 2.0 * (P_xy.sum(axis=1)[:, None] * X - P_xy @ Y)
-    grad_X -= 0.5 * 2.0 * (P_xx.sum(axis=1)[:, None] * X - P_xx @ X)
-    grad_a = res_xy.f - 0.5 * (res_xx.f + res_xx.g)
-    return divergence, grad_X.reshape(X_shape) if len(X_shape) == 1 else grad_X, grad_a
+    return X, Y, a, b, check_eps(_host_eps(backend, eps))
+
+
+def divergence_solvers(backend, eps, tol, max_iter):
+    """``solve_pair(a, b, C)`` and ``solve_self(a, C)`` for a Sinkhorn divergence.
+
+    Host weights, a device cost; both return a single-problem result (the
+    self term with the averaged symmetric update).
+    """
+
+    def solve_pair(a, b, C):
+        return _solve_stack(backend, a[None], b[None], C[None], np.array([eps]), tol, max_iter,
+                            "auto", None, batch=False)
+
+    def solve_self(a, C):
+        return _solve_symmetric(backend, a, C, eps, tol, max_iter)
+
+    return solve_pair, solve_self
 
 
 def mmd(backend, X, Y, a, b, *, kernel, bandwidth, unbiased, return_grad):

@@ -9,7 +9,9 @@ Gradients come two ways:
   mode through exactly L Sinkhorn iterations, storing only the scalings.
 
 Each returns the adjoint ``dL/dC`` of the cost matrix and ``dL/da``; the
-chain rule to point positions is shared.
+chain rule to point positions is shared. The adjoints are written against the
+backend's array namespace, so CuPy input runs all of this on the GPU (the
+solves through :mod:`skwass.ot._device`).
 """
 
 import numbers
@@ -44,16 +46,17 @@ def _primal_adjoint(result, C):
     null vector (constants) is removed by the rank-one term ``1 b^T``.
     """
     backend = get_backend(C)
+    xp = backend.xp
     eps, a, b = result.eps, result.a, result.b
     n, m = C.shape
     with np.errstate(divide="ignore"):
-        log_a, log_b = np.log(a), np.log(b)
-    Q = backend.plan_matrix(C, result.f, result.g, np.zeros(n), log_b, eps)
-    R = backend.plan_matrix(C, result.f, result.g, log_a, np.zeros(m), eps)
-    row_mean = np.einsum("ij,ij->i", Q, C)
-    col_mean = np.einsum("ij,ij->j", R, C)
-    system = np.eye(m) - R.T @ Q + np.outer(np.ones(m), b)
-    beta = np.linalg.solve(system, col_mean - R.T @ row_mean)
+        log_a, log_b = xp.log(a), xp.log(b)
+    Q = backend.plan_matrix(C, result.f, result.g, xp.zeros(n), log_b, eps)
+    R = backend.plan_matrix(C, result.f, result.g, log_a, xp.zeros(m), eps)
+    row_mean = xp.einsum("ij,ij->i", Q, C)
+    col_mean = xp.einsum("ij,ij->j", R, C)
+    system = xp.eye(m) - R.T @ Q + xp.outer(xp.ones(m), b)
+    beta = xp.linalg.solve(system, col_mean - R.T @ row_mean)
     alpha = row_mean - Q @ beta
     P = a[:, None] * Q
     grad_C = P * (1.0 - (C - alpha[:, None] - beta[None, :]) / eps)
@@ -70,9 +73,10 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
     kernel is one product of those stacks. Row shifts of ``K`` leave ``P_L``
     unchanged and keep it from underflowing.
     """
+    xp = get_backend(C).xp
     n, m = C.shape
-    K = np.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
-    us, vs, Kvs, KTus = [], [np.ones(m)], [], []
+    K = xp.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
+    us, vs, Kvs, KTus = [], [xp.ones(m)], [], []
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         for _ in range(n_iter):
             Kvs.append(K @ vs[-1])
@@ -80,7 +84,7 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
             KTus.append(K.T @ us[-1])
             vs.append(b / KTus[-1])
     u, v = us[-1], vs[-1]
-    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
+    if not (bool(xp.isfinite(u).all()) and bool(xp.isfinite(v).all())):
         raise FloatingPointError(
             f"The unrolled Sinkhorn scalings over/underflowed at eps={eps:.3g}: "
             "increase eps, or use sinkhorn_divergence without n_iter (log-stable)."
@@ -93,8 +97,8 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
     # a sum of outer products, collected as two stacks and formed by one GEMM.
     grad_u = KC @ v
     grad_v = KC.T @ u
-    grad_a = np.zeros(n)
-    grad_b = np.zeros(m)
+    grad_a = xp.zeros(n)
+    grad_b = xp.zeros(m)
     left, right = [], []
     for ell in range(n_iter - 1, -1, -1):
         # v = b / (K^T u)
@@ -109,9 +113,9 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
         left.append(grad_s)
         right.append(vs[ell])
         grad_v = K.T @ grad_s
-        grad_u = np.zeros(n)
-    grad_K = np.column_stack(left) @ np.column_stack(right).T + np.outer(u, v) * C
-    grad_C = np.outer(u, v) * K - grad_K * K / eps
+        grad_u = xp.zeros(n)
+    grad_K = xp.column_stack(left) @ xp.column_stack(right).T + xp.outer(u, v) * C
+    grad_C = xp.outer(u, v) * K - grad_K * K / eps
     return loss, grad_C, grad_a, grad_b
 
 
@@ -125,6 +129,23 @@ def _position_gradient(grad_C, X, Y, metric, symmetric):
     if symmetric:
         grad_C = grad_C + grad_C.T
     return get_backend(X, Y).cost_gradient(grad_C, X, Y, metric)
+
+
+def _check_point_pair(X, Y, a, b, eps):
+    """Validated ``(X, Y, a, b, eps, device backend or None)``.
+
+    On a device the clouds stay there and the weights are NumPy arrays (the
+    solvers take them on the host).
+    """
+    backend = device_backend(X, Y, a, b)
+    if backend is not None:
+        from skwass.ot import _device
+
+        return (*_device.check_point_pair(backend, X, Y, a, b, eps), backend)
+    X, Y = check_points(X, Y)
+    a = check_weights(a, X.shape[0], "a")
+    b = check_weights(b, Y.shape[0], "b")
+    return X, Y, a, b, check_eps(eps), None
 
 
 def _check_grad_metric(metric, return_grad):
@@ -187,13 +208,13 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
     (0.25, array([-0.5, -0.5]))
     """
     X_in = X
-    X, Y = check_points(X, Y)
-    a = check_weights(a, X.shape[0], "a")
-    b = check_weights(b, Y.shape[0], "b")
-    eps = check_eps(eps)
+    X, Y, a, b, eps, _ = _check_point_pair(X, Y, a, b, eps)
     _check_grad_metric(metric, return_grad)
+    xp = get_backend(X).xp
     C = cost_matrix(X, Y, metric=metric).astype(np.float64, copy=False)
-    loss, grad_C, grad_a, _ = _unrolled_sinkhorn(C, a, b, eps, n_iter, return_grad)
+    loss, grad_C, grad_a, _ = _unrolled_sinkhorn(
+        C, xp.asarray(a), xp.asarray(b), eps, n_iter, return_grad
+    )
     if not return_grad:
         return loss
     grad_X = _position_gradient(grad_C, X, Y, metric, symmetric=False)
@@ -261,23 +282,23 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     >>> round(sinkhorn_divergence(X, X + [0.0, 1.0], eps=0.01), 3)
     1.0
     """
-    backend = device_backend(X, Y, a, b)
-    if backend is not None:
-        from skwass.ot import _device
-
-        return _device.sinkhorn_divergence(
-            backend, X, Y, a, b, eps=eps, metric=metric, kind=kind, return_grad=return_grad,
-            n_iter=n_iter, tol=tol, max_iter=max_iter,
-        )
     X_in = X
-    X, Y = check_points(X, Y)
-    a = check_weights(a, X.shape[0], "a")
-    b = check_weights(b, Y.shape[0], "b")
-    eps = check_eps(eps)
+    X, Y, a, b, eps, backend = _check_point_pair(X, Y, a, b, eps)
     _check_grad_metric(metric, return_grad)
     _check_solver_options(tol, max_iter, None)
     if n_iter is not None and kind != "primal":
         raise ValueError("n_iter (the unrolled loss W_L) requires kind='primal'.")
+    if backend is None:
+        def solve_pair(w1, w2, C):
+            return sinkhorn(w1, w2, C, eps, tol=tol, max_iter=max_iter)
+
+        def solve_self(w, C):
+            return _solve_symmetric(w, C, eps, tol, max_iter)
+    else:
+        from skwass.ot import _device
+
+        solve_pair, solve_self = _device.divergence_solvers(backend, eps, tol, max_iter)
+    xp = get_backend(X).xp
 
     adjoint = _dual_adjoint if kind == "dual" else _primal_adjoint
     pairs = {"xy": (X, Y, a, b), "xx": (X, X, a, a), "yy": (Y, Y, b, b)}
@@ -288,16 +309,14 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         if n_iter is not None:
             C = C.astype(np.float64, copy=False)
             loss, grad_C, grad_w1, grad_w2 = _unrolled_sinkhorn(
-                C, w1, w2, eps, n_iter, need_grad
+                C, xp.asarray(w1), xp.asarray(w2), eps, n_iter, need_grad
             )
         else:
             symmetric = key != "xy" or (
-                P1.shape == P2.shape and np.array_equal(P1, P2) and np.array_equal(w1, w2)
+                P1.shape == P2.shape and bool(xp.array_equal(P1, P2))
+                and np.array_equal(w1, w2)
             )
-            if symmetric:
-                res = _solve_symmetric(w1, C, eps, tol, max_iter)
-            else:
-                res = sinkhorn(w1, w2, C, eps, tol=tol, max_iter=max_iter)
+            res = solve_self(w1, C) if symmetric else solve_pair(w1, w2, C)
             loss = res.value if kind == "dual" else res.transport_cost
             grad_C, grad_w1, grad_w2 = adjoint(res, C) if need_grad else (None,) * 3
         # In OT(a, a) both marginals are a: the weight gradient gets both slots.

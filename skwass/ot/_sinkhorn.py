@@ -85,11 +85,9 @@ class SinkhornResult:
         """Return the dense transport plan ``P`` of shape (n, m), or (B, n, m)."""
         C = self._cost()
         backend = get_backend(C)
-        if backend.name != "numpy":
-            return backend.plan_matrix(C, self.f, self.g, self.a, self.b, self.eps)
         with np.errstate(divide="ignore"):
-            log_a, log_b = np.log(self.a), np.log(self.b)
-        if C.ndim == 3:
+            log_a, log_b = backend.xp.log(self.a), backend.xp.log(self.b)
+        if C.ndim == 3 and backend.name == "numpy":
             return np.stack([
                 backend.plan_matrix(C[k], self.f[k], self.g[k], log_a[k], log_b[k], self.eps[k])
                 for k in range(C.shape[0])
