@@ -216,6 +216,47 @@ def test_online_matches_dense(rng, metric):
     assert online.value == pytest.approx(dense.value, rel=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+def test_online_kernels_over_several_blocks(rng, dtype, metric):
+    """The blocked online c-transform and plan sums against whole-matrix SciPy.
+
+    600 targets make three blocks (256, 256, 88); the middle block holds only
+    zero weights, and the first block's maximum is far below the last's, so the
+    running log-sum-exp is rescaled between blocks.
+    """
+    from scipy.special import logsumexp
+
+    from skwass._kernels._costs import METRIC_CODES
+    from skwass._kernels._sinkhorn import ctransform_online, plan_statistics_online
+
+    X = rng.normal(size=(37, 5)).astype(dtype)
+    Y = rng.normal(size=(600, 5)).astype(dtype)
+    Y[512:] += dtype(3.0)
+    eps = 0.3
+    G = rng.normal(size=600)
+    G[512:] += 40.0
+    log_b = np.log(rng.random(600) + 0.1)
+    log_b[256:512] = -np.inf
+    log_b[3] = -np.inf
+    log_a = np.log(np.full(37, 1 / 37))
+    code = METRIC_CODES[metric]
+    # Pair-by-pair costs with the kernel's arithmetic: differences (and squares)
+    # in the points' dtype, sums in float64.
+    diff = X[:, None, :] - Y[None, :, :]
+    terms = np.abs(diff) if metric == "cityblock" else diff * diff
+    C = terms.astype(np.float64).sum(axis=2)
+    C = np.sqrt(C) if metric == "euclidean" else C
+    expected = -eps * logsumexp(log_b + (G - C) / eps, axis=1)
+    F = ctransform_online(X, Y, G, log_b, eps, code)
+    np.testing.assert_allclose(F, expected, rtol=1e-13, atol=1e-11)
+    P = np.exp(log_a[:, None] + log_b + (F[:, None] + G - C) / eps)
+    cost, rows, cols = plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code)
+    np.testing.assert_allclose(rows, P.sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(cols, P.sum(axis=0), rtol=1e-12, atol=1e-300)
+    assert cost == pytest.approx((P * C).sum(), rel=1e-12)
+
+
 def test_online_refuses_matrix_metrics(rng):
     X = (rng.random((5, 4)) < 0.5).astype(float)
     with pytest.raises(ValueError, match="online"):

@@ -5,13 +5,14 @@ units and the plan is ``P_ij = exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)
 ``log_a``/``log_b`` may hold ``-inf`` for zero weights in the c-transform and
 plan kernels (no ``fastmath`` flag that assumes finite values there); the scaling
 solver needs positive weights.
-Dense n x m loops use :func:`~skwass._kernels._math.fast_exp` (online ones keep ``np.exp``).
+Loops over cost entries use :func:`~skwass._kernels._math.fast_exp` where LLVM
+vectorizes them (online mode computes costs block by block for that).
 """
 
 import numba
 import numpy as np
 
-from skwass._kernels._costs import pair_cost
+from skwass._kernels._costs import CITYBLOCK, EUCLIDEAN
 from skwass._kernels._math import fast_exp
 
 # ---------------------------------------------------------------------------
@@ -21,8 +22,8 @@ from skwass._kernels._math import fast_exp
 
 # fast_exp pays off where LLVM vectorizes the loop around it; the sums below
 # need reassociation for that (no flag assumes finite values: -inf stays
-# legal). In branchy loops (the streaming log-sum-exps of online mode) the
-# scalar fast_exp was 1.6x slower than libm's exp, so those keep np.exp.
+# legal). In branchy scalar loops it was 1.6x slower than libm's exp, so those
+# keep np.exp.
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def _sum_exp(shift, row, inv_eps, top):
     """``sum_j exp(shift_j - row_j * inv_eps - top)``."""
@@ -105,12 +106,44 @@ def ctransform_cols(C, F, log_a, eps):
     return G
 
 
+# Targets per block of the online kernels: their costs are computed into a
+# small buffer (vectorized over the block, features outermost), then reduced
+# with the vectorized exp while they are in L1.
+_ONLINE_BLOCK = 256
+
+
+@numba.njit(cache=True)
+def _block_costs(X, i, Yt, start, code, out):
+    """``out[j] = c(X[i], Y[start + j])`` for the block ``out``; ``Yt`` is ``Y.T`` (d, m).
+
+    The same arithmetic as :func:`~skwass._kernels._costs.pair_cost` (differences
+    in the points' dtype, sums in float64), one feature at a time over the block.
+    """
+    w = out.shape[0]
+    out[:] = 0.0
+    for k in range(X.shape[1]):
+        x = X[i, k]
+        y = Yt[k, start:start + w]
+        if code == CITYBLOCK:
+            for j in range(w):
+                out[j] += abs(x - y[j])
+        else:
+            for j in range(w):
+                diff = x - y[j]
+                out[j] += diff * diff
+    if code == EUCLIDEAN:
+        for j in range(w):
+            out[j] = np.sqrt(out[j])
+
+
 @numba.njit(cache=True, parallel=True)
 def ctransform_online(X, Y, G, log_b, eps, code):
     """Row c-transform with costs computed on the fly from points (O(n+m) memory).
 
-    Uses a one-pass streaming log-sum-exp so each cost is computed once.
-    The column c-transform is the same call with the roles of X and Y swapped.
+    Each cost is computed once: targets are taken in blocks of
+    ``_ONLINE_BLOCK``, whose log-sum-exp is merged into a running one (a block
+    raises the running maximum before its exponentials are summed). The
+    column c-transform is the same call with the roles of X and Y swapped.
     """
     n, m = X.shape[0], Y.shape[0]
     F = np.empty(n, dtype=np.float64)
@@ -118,18 +151,26 @@ def ctransform_online(X, Y, G, log_b, eps, code):
     for j in range(m):
         shift[j] = log_b[j] + G[j] / eps
     inv_eps = 1.0 / eps
+    Yt = np.ascontiguousarray(Y.T)
     for i in numba.prange(n):
+        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
         top = -np.inf
         acc = 0.0
-        for j in range(m):
-            z = shift[j] - pair_cost(X, i, Y, j, code) * inv_eps
-            if z == -np.inf:
-                continue
-            if z <= top:
-                acc += np.exp(z - top)
-            else:
-                acc = acc * np.exp(top - z) + 1.0
-                top = z
+        for start in range(0, m, _ONLINE_BLOCK):
+            stop = min(m, start + _ONLINE_BLOCK)
+            costs = buffer[:stop - start]
+            _block_costs(X, i, Yt, start, code, costs)
+            block_top = -np.inf
+            for j in range(stop - start):
+                z = shift[start + j] - costs[j] * inv_eps
+                if z > block_top:
+                    block_top = z
+            if block_top == -np.inf:
+                continue  # only zero weights in this block
+            if block_top > top:
+                acc *= np.exp(top - block_top)
+                top = block_top
+            acc += _sum_exp(shift[start:stop], costs, inv_eps, top)
         F[i] = -eps * (top + np.log(acc))
     return F
 
@@ -179,14 +220,19 @@ def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
     rows = np.zeros(n)
     cols = np.zeros((n_chunks, m))
     chunk = (n + n_chunks - 1) // n_chunks
+    inv_eps = 1.0 / eps
+    Yt = np.ascontiguousarray(Y.T)
     for t in numba.prange(n_chunks):
+        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
-            for j in range(m):
-                c = pair_cost(X, i, Y, j, code)
-                p = np.exp(log_a[i] + log_b[j] + (F[i] + G[j] - c) / eps)
-                cost[t] += p * c
-                rows[i] += p
-                cols[t, j] += p
+            for start in range(0, m, _ONLINE_BLOCK):
+                stop = min(m, start + _ONLINE_BLOCK)
+                costs = buffer[:stop - start]
+                _block_costs(X, i, Yt, start, code, costs)
+                mass, block_cost = _plan_row(costs, log_a[i], F[i], log_b[start:stop],
+                                             G[start:stop], inv_eps, cols[t, start:stop])
+                rows[i] += mass
+                cost[t] += block_cost
     return cost.sum(), rows, cols.sum(axis=0)
 
 
