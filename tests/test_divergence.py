@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skwass.ot import cost_matrix, sinkhorn_divergence, sinkhorn_loss
+from skwass.ot._divergence import _unrolled_sinkhorn
 
 METRICS = ["sqeuclidean", "euclidean", "cityblock"]
 EPS = 0.5
@@ -85,10 +86,56 @@ def test_euclidean_subgradient_at_zero_distance():
     assert np.all(np.isfinite(grad_X))
 
 
-def test_unrolled_underflow_is_an_error(rng):
-    X, Y, _, _ = random_problem(rng, 5, 5)
-    with pytest.raises(FloatingPointError, match="eps"):
-        sinkhorn_loss(X, Y + 50.0, eps=1e-3)
+def test_unrolled_loss_falls_back_to_the_log_domain(rng):
+    """Where the scalings overflow, W_L comes from log-domain iterations.
+
+    Reference: the same 20 scaling iterations in long double (exponent range
+    up to e^11356, where float64 stops at e^709), and finite differences.
+    """
+    X, Y, a, b = random_problem(rng, 5, 6)
+    C = cost_matrix(X, Y)
+    eps = 0.002  # cost spreads of ~8000 eps: float64 scalings overflow
+    from skwass.ot._divergence import _unrolled_sinkhorn_log
+
+    C_long = C.astype(np.longdouble)
+    K = np.exp(-(C_long - C_long.min(axis=1, keepdims=True)) / eps)
+    v = np.ones(6, dtype=np.longdouble)
+    with np.errstate(over="raise", under="ignore"):
+        for _ in range(20):
+            u = a / (K @ v)
+            v = b / (K.T @ u)
+    expected = float(u @ (K * C_long) @ v)
+    with np.errstate(all="ignore"):
+        K64 = np.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
+        v64 = np.ones(6)
+        for _ in range(20):
+            u64 = a / (K64 @ v64)
+            v64 = b / (K64.T @ u64)
+    assert not (np.isfinite(u64).all() and np.isfinite(v64).all())  # the fallback case
+    loss, grad_X, grad_a = sinkhorn_loss(X, Y, a, b, eps=eps, return_grad=True)
+    assert loss == pytest.approx(expected, rel=1e-11)
+    direction = rng.normal(size=5)
+    direction -= direction.mean()
+
+    def fun(X_, a_):
+        return sinkhorn_loss(X_, Y, a_, b, eps=eps)
+
+    fd_X, fd_a = finite_differences(fun, X, a, direction, h=1e-7)
+    np.testing.assert_allclose(grad_X, fd_X, rtol=1e-5, atol=1e-6 * np.abs(fd_X).max())
+    assert grad_a @ direction == pytest.approx(fd_a, rel=1e-5)
+    # Where the scalings do not overflow, both forms agree.
+    scaled = _unrolled_sinkhorn(C, a, b, 0.3, 8)
+    logged = _unrolled_sinkhorn_log(C, a, b, 0.3, 8)
+    assert logged[0] == pytest.approx(scaled[0], rel=1e-13)
+    for g_log, g_scaled in zip(logged[1:], scaled[1:], strict=True):
+        np.testing.assert_allclose(g_log, g_scaled, rtol=1e-11, atol=1e-13)
+
+
+def test_unrolled_overflow_with_a_zero_weight_is_an_error(rng):
+    X, Y, a, _ = random_problem(rng, 5, 5)
+    a[1] = 0.0
+    with pytest.raises(FloatingPointError, match="positive weights"):
+        sinkhorn_loss(X, Y + 50.0, a / a.sum(), eps=1e-3)
 
 
 def mmd_minus_cost(X, Y, a, b, metric):

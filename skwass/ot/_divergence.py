@@ -71,7 +71,10 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
     are ``None`` without ``with_grad``, which skips the reverse sweep). Only the
     ``2 * n_iter`` scaling vectors are stored; the gradient with respect to the
     kernel is one product of those stacks. Row shifts of ``K`` leave ``P_L``
-    unchanged and keep it from underflowing.
+    unchanged and keep it from underflowing. When the scalings or the
+    gradients still over- or underflow (small ``eps``), the same iterations are
+    run in the log domain (:func:`_unrolled_sinkhorn_log`), which needs
+    positive weights.
     """
     xp = get_backend(C).xp
     n, m = C.shape
@@ -84,11 +87,9 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
             KTus.append(K.T @ us[-1])
             vs.append(b / KTus[-1])
     u, v = us[-1], vs[-1]
-    if not (bool(xp.isfinite(u).all()) and bool(xp.isfinite(v).all())):
-        raise FloatingPointError(
-            f"The unrolled Sinkhorn scalings over/underflowed at eps={eps:.3g}: "
-            "increase eps, or use sinkhorn_divergence without n_iter (log-stable)."
-        )
+    if not (bool(xp.isfinite(u).all()) and bool(xp.isfinite(v).all())
+            and bool((u > 0).all()) and bool((v > 0).all())):
+        return _log_domain_fallback(C, a, b, eps, n_iter, with_grad)
     KC = K * C
     loss = float(u @ KC @ v)
     if not with_grad:
@@ -116,6 +117,76 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
         grad_u = xp.zeros(n)
     grad_K = xp.column_stack(left) @ xp.column_stack(right).T + xp.outer(u, v) * C
     grad_C = xp.outer(u, v) * K - grad_K * K / eps
+    if not all(bool(xp.isfinite(g).all()) for g in (grad_C, grad_a, grad_b)):
+        # The reverse sweep divides by K v and K^T u, which can underflow even
+        # where the scalings themselves stayed finite.
+        return _log_domain_fallback(C, a, b, eps, n_iter, with_grad)
+    return loss, grad_C, grad_a, grad_b
+
+
+def _log_domain_fallback(C, a, b, eps, n_iter, with_grad):
+    if bool((a > 0).all()) and bool((b > 0).all()):
+        return _unrolled_sinkhorn_log(C, a, b, eps, n_iter, with_grad)
+    raise FloatingPointError(
+        f"The unrolled Sinkhorn scalings over/underflowed at eps={eps:.3g}, and the "
+        "log-domain iterations need positive weights: drop the zero weights, increase "
+        "eps, or use sinkhorn_divergence without n_iter (log-stable)."
+    )
+
+
+def _lse(xp, Z, axis):
+    """``log sum exp`` of ``Z`` along ``axis`` (rows of ``-inf`` give ``-inf``)."""
+    top = Z.max(axis=axis, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return xp.squeeze(xp.log(xp.exp(Z - top).sum(axis=axis, keepdims=True)) + top,
+                          axis=axis)
+
+
+def _unrolled_sinkhorn_log(C, a, b, eps, n_iter, with_grad=True):
+    """:func:`_unrolled_sinkhorn` with the scalings kept as logs: no over/underflow.
+
+    With ``alpha = eps log u`` and ``beta = eps log v`` the iterations read
+    ``alpha = eps log a - eps LSE_j((beta_j - C_ij) / eps)`` and
+    ``beta = eps log b - eps LSE_i((alpha_i - C_ij) / eps)`` from ``beta = 0``.
+    Each log-sum-exp's derivative is its softmax (``S`` over a row, ``T`` over
+    a column), recomputed from the stored ``alpha``/``beta`` in the reverse
+    sweep: ``O(n m)`` memory, four exponentials per entry and iteration
+    (against two multiply-adds for the scalings), hence a fallback only.
+    Positive weights only.
+    """
+    xp = get_backend(C).xp
+    n, m = C.shape
+    log_a, log_b = xp.log(a), xp.log(b)
+    alphas, betas = [], [xp.zeros(m)]
+    for _ in range(n_iter):
+        alphas.append(eps * (log_a - _lse(xp, (betas[-1][None, :] - C) / eps, axis=1)))
+        betas.append(eps * (log_b - _lse(xp, (alphas[-1][:, None] - C) / eps, axis=0)))
+    P = xp.exp((alphas[-1][:, None] + betas[-1][None, :] - C) / eps)
+    PC = P * C
+    loss = float(PC.sum())
+    if not with_grad:
+        return loss, None, None, None
+    # Reverse sweep, seeded by loss = sum P * C with P = exp((alpha + beta - C) / eps).
+    grad_C = P - PC / eps
+    grad_alpha = PC.sum(axis=1) / eps
+    grad_beta = PC.sum(axis=0) / eps
+    grad_a = xp.zeros(n)
+    grad_b = xp.zeros(m)
+    for ell in range(n_iter - 1, -1, -1):
+        # beta = eps log b - eps LSE_i((alpha_i - C_ij) / eps)
+        grad_b += eps * grad_beta / b
+        Z = (alphas[ell][:, None] - C) / eps
+        T = xp.exp(Z - _lse(xp, Z, axis=0)[None, :])
+        grad_C += T * grad_beta[None, :]
+        grad_alpha = grad_alpha - T @ grad_beta
+        # alpha = eps log a - eps LSE_j((beta_prev_j - C_ij) / eps)
+        grad_a += eps * grad_alpha / a
+        Z = (betas[ell][None, :] - C) / eps
+        S = xp.exp(Z - _lse(xp, Z, axis=1)[:, None])
+        grad_C += S * grad_alpha[:, None]
+        grad_beta = -(S.T @ grad_alpha)
+        grad_alpha = xp.zeros(n)
     return loss, grad_C, grad_a, grad_b
 
 
@@ -182,8 +253,10 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
     a, b : array-like or None
         Weights (``None`` is uniform).
     eps : float
-        Regularization in cost units; the iterations run on scalings, so very
-        small ``eps`` over/underflows (a ``FloatingPointError`` says so).
+        Regularization in cost units. The iterations run on scalings; where
+        those over/underflow (small ``eps``) they are redone in the log domain
+        (slower, positive weights only; with a zero weight it is a
+        ``FloatingPointError``).
     n_iter : int, default=20
         L, the number of Sinkhorn iterations (Genevay et al. use 20).
     metric : str or callable, default="sqeuclidean"
