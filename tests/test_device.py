@@ -190,4 +190,11 @@ def test_ellipse_losses_not_on_device_are_refused(rng, standin_gpu):
         EllipseMKE(loss="wasserstein", device="cuda").fit(X)
     with pytest.raises(ValueError, match="'wasserstein' loss is not available"):
         EllipseMKE(loss="wasserstein", device="cuda").partial_fit(X)
+    fitted = EllipseMKE(n_components=2, loss="wasserstein", max_iter=2, batch_size=20,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted.fit(X[:40])
+    with pytest.raises(ValueError, match="'wasserstein' loss is not available"):
+        fitted.set_params(device="cuda").score(X)
     assert standin_gpu == []

@@ -401,6 +401,7 @@ default="sinkhorn_divergence"
         """
         check_is_fitted(self)
         loss = self._loss(X)
+        loss.check_device()
         X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
         sample, _ = self.sample(max(X.shape[0], self.batch_size), self.random_state)
         return -loss(sample, X)
