@@ -288,11 +288,11 @@ def dense_table(args):
 
 
 # --------------------------------------------------------------------------- online
-def online_child(n, max_iter):
-    """Runs in a fresh process: RSS before/peak around one online solve."""
+def online_child(n, max_iter, divergence=False):
+    """Runs in a fresh process: RSS before/peak around one online solve (or divergence)."""
     import psutil
 
-    from skwass.ot import cost_matrix, sinkhorn_points
+    from skwass.ot import cost_matrix, sinkhorn_divergence, sinkhorn_points
 
     rng = np.random.default_rng(0)
     X, Y = make_problem(rng, n, 3)
@@ -300,7 +300,28 @@ def online_child(n, max_iter):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sinkhorn_points(X[:50], Y[:50], eps=eps, mode="online", tol=1e-3)  # JIT
+        sinkhorn_divergence(X[:50], Y[:50], eps=eps, mode="online", return_grad=True, tol=1e-3)
+    if divergence:
+        return online_divergence_child(X, Y, eps, max_iter, psutil.Process())
     proc = psutil.Process()
+    base = proc.memory_info().rss
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res, elapsed, extra = _peak_rss(proc, lambda: sinkhorn_points(
+            X, Y, eps=eps, mode="online", tol=TOL, max_iter=max_iter))
+    status = "ok" if res.marginal_error <= TOL else "failed"
+    print(f"online  n=m={n}  d=3  eps=0.01 x mean cost ({eps:.4g})")
+    print(f"   time {elapsed:.2f} s, {res.n_iter} iterations "
+          f"({elapsed / max(res.n_iter, 1) * 1e3:.1f} ms/iter), L1 error "
+          f"{res.marginal_error:.2e} [{status}]{'  (warned)' if caught else ''}")
+    print(f"   peak extra RSS during the solve: {extra / 2**20:.1f} MiB "
+          f"(RSS before {base / 2**20:.0f} MiB); a dense float64 {n}x{n} cost matrix "
+          f"would be {n * n * 8 / 1e9:.2f} GB")
+    sys.stdout.flush()
+
+
+def _peak_rss(proc, fn):
+    """``(fn(), seconds, peak RSS - RSS before)`` with RSS sampled every 50 ms."""
     base = proc.memory_info().rss
     peak = [base]
     done = threading.Event()
@@ -312,22 +333,28 @@ def online_child(n, max_iter):
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        start = time.perf_counter()
-        res = sinkhorn_points(X, Y, eps=eps, mode="online", tol=TOL, max_iter=max_iter)
-        elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    out = fn()
+    elapsed = time.perf_counter() - start
     done.set()
     thread.join()
-    peak[0] = max(peak[0], proc.memory_info().rss)
-    status = "ok" if res.marginal_error <= TOL else "failed"
-    print(f"online  n=m={n}  d=3  eps=0.01 x mean cost ({eps:.4g})")
-    print(f"   time {elapsed:.2f} s, {res.n_iter} iterations "
-          f"({elapsed / max(res.n_iter, 1) * 1e3:.1f} ms/iter), L1 error "
-          f"{res.marginal_error:.2e} [{status}]{'  (warned)' if caught else ''}")
-    print(f"   peak extra RSS during the solve: {(peak[0] - base) / 2**20:.1f} MiB "
-          f"(RSS before {base / 2**20:.0f} MiB); a dense float64 {n}x{n} cost matrix "
-          f"would be {n * n * 8 / 1e9:.2f} GB")
+    return out, elapsed, max(peak[0], proc.memory_info().rss) - base
+
+
+def online_divergence_child(X, Y, eps, max_iter, proc):
+    """Online Sinkhorn divergence with gradient: the three solves, never a matrix."""
+    from skwass.ot import sinkhorn_divergence
+
+    n = X.shape[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (value, grad_X, _), elapsed, extra = _peak_rss(proc, lambda: sinkhorn_divergence(
+            X, Y, eps=eps, return_grad=True, mode="online", tol=TOL, max_iter=max_iter))
+    print(f"online divergence with gradient  n=m={n}  d=3  eps=0.01 x mean cost ({eps:.4g})")
+    print(f"   time {elapsed:.2f} s, value {value:.6g}, |grad_X| max {np.abs(grad_X).max():.3g}"
+          f"{'  (warned: ' + str(caught[0].message)[:80] + ')' if caught else ''}")
+    print(f"   peak extra RSS: {extra / 2**20:.1f} MiB; dense mode would hold three float64 "
+          f"{n}x{n} cost matrices and plans ({6 * n * n * 8 / 1e9:.2f} GB)")
     sys.stdout.flush()
 
 
@@ -336,10 +363,12 @@ def online_section(args):
     sys.stdout.flush()
     cmd = [sys.executable, os.path.abspath(__file__), "--online-only",
            "--online-n", str(args.online_n), "--online-max-iter", str(args.online_max_iter)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    print(proc.stdout.rstrip())
-    if proc.returncode != 0:
-        print(f"   online subprocess failed (rc={proc.returncode}):\n{proc.stderr[-2000:]}")
+    runs = [cmd] + ([cmd + ["--online-divergence"]] if args.online_divergence else [])
+    for run in runs:
+        proc = subprocess.run(run, capture_output=True, text=True)
+        print(proc.stdout.rstrip())
+        if proc.returncode != 0:
+            print(f"   online subprocess failed (rc={proc.returncode}):\n{proc.stderr[-2000:]}")
     print()
 
 
@@ -399,6 +428,8 @@ def main():
     parser.add_argument("--online-n", type=int, default=20_000)
     parser.add_argument("--online-max-iter", type=int, default=100_000)
     parser.add_argument("--skip-online", action="store_true")
+    parser.add_argument("--online-divergence", action="store_true",
+                        help="also time sinkhorn_divergence(..., mode='online', return_grad=True)")
     parser.add_argument(
         "--online", action="store_true", help="run the online part even with --quick"
     )
@@ -410,7 +441,7 @@ def main():
     args = parser.parse_args()
 
     if args.online_only:
-        online_child(args.online_n, args.online_max_iter)
+        online_child(args.online_n, args.online_max_iter, args.online_divergence)
         return
     if args.sizes is None:
         args.sizes = [500] if args.quick else [1000, 2000, 4000]

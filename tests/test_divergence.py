@@ -206,3 +206,57 @@ def test_one_dimensional_points_keep_their_shape(rng):
     x, y = rng.normal(size=5), rng.normal(size=6)
     _, grad_x, _ = sinkhorn_divergence(x, y, eps=0.5, return_grad=True)
     assert grad_x.shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("metric", METRICS)
+def test_online_divergence_matches_dense(rng, metric, dtype):
+    """mode='online' (costs recomputed, blocks of 256) against the dense matrices."""
+    X, Y, a, b = random_problem(rng, 300, 280, d=3, dtype=dtype)
+    a[4] = 0.0
+    a /= a.sum()
+    tol = 1e-11 if dtype == np.float64 else 1e-6
+    options = dict(eps=0.3, metric=metric, tol=tol, max_iter=20_000)
+    dense = sinkhorn_divergence(X, Y, a, b, return_grad=True, mode="dense", **options)
+    online = sinkhorn_divergence(X, Y, a, b, return_grad=True, mode="online", **options)
+    rel = 1e-9 if dtype == np.float64 else 1e-4
+    assert online[0] == pytest.approx(dense[0], rel=rel)
+    np.testing.assert_allclose(online[1], dense[1], rtol=rel, atol=rel * np.abs(dense[1]).max())
+    centered = [g - g[a > 0].mean() for g in (online[2], dense[2])]
+    np.testing.assert_allclose(centered[0][a > 0], centered[1][a > 0],
+                               atol=rel * np.abs(centered[1]).max())
+    primal = [sinkhorn_divergence(X, Y, a, b, kind="primal", mode=mode, **options)
+              for mode in ("online", "dense")]
+    assert primal[0] == pytest.approx(primal[1], rel=rel)
+
+
+def test_online_divergence_auto_and_errors(rng, monkeypatch):
+    import skwass.ot._sinkhorn as sinkhorn_module
+
+    X, Y, _, _ = random_problem(rng, 40, 30)
+    dense = sinkhorn_divergence(X, Y, eps=0.5, return_grad=True, mode="dense")
+    monkeypatch.setattr(sinkhorn_module, "DENSE_MEMORY_LIMIT", 1000)  # 2 * 40 * 30 * 8 bytes
+    import skwass.ot._divergence as divergence_module
+
+    calls = []
+    original = divergence_module._online_divergence
+    monkeypatch.setattr(divergence_module, "_online_divergence",
+                        lambda *args: calls.append(1) or original(*args))
+    auto = sinkhorn_divergence(X, Y, eps=0.5, return_grad=True)
+    assert calls == [1]
+    assert auto[0] == pytest.approx(dense[0], rel=1e-9)
+    np.testing.assert_allclose(auto[1], dense[1], atol=1e-9)
+    with pytest.raises(ValueError, match="no unrolled n_iter"):
+        sinkhorn_divergence(X, Y, eps=0.5, kind="primal", n_iter=5, mode="online")
+    with pytest.raises(ValueError, match="primal' gradients need the transport plan"):
+        sinkhorn_divergence(X, Y, eps=0.5, kind="primal", return_grad=True, mode="online")
+    with pytest.raises(ValueError, match="mode='online' supports metric"):
+        sinkhorn_divergence(X, Y, eps=0.5, metric=lambda P, Q: np.ones((40, 30)),
+                            mode="online")
+
+
+def test_online_divergence_is_refused_on_the_device(rng, fake_device):
+    to_device, _ = fake_device
+    X, Y, _, _ = random_problem(rng, 10, 8)
+    with pytest.raises(ValueError, match="not available on the GPU"):
+        sinkhorn_divergence(to_device(X), Y, eps=0.5, mode="online")

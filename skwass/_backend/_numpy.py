@@ -61,6 +61,11 @@ def _scaling_on_all_threads(*args):
 sinkhorn_scaling = _serial_when_small(_scaling_on_all_threads, _dense_size)
 sinkhorn_online = _serial_when_small(_sinkhorn.sinkhorn_online, _points_size)
 sinkhorn_symmetric = _serial_when_small(_sinkhorn.sinkhorn_symmetric, _dense_size)
+sinkhorn_symmetric_online = _serial_when_small(
+    _sinkhorn.sinkhorn_symmetric_online, lambda X, *args: X.shape[0] ** 2
+)
+plan_cost_gradient_online = _serial_when_small(_sinkhorn.plan_cost_gradient_online,
+                                               _points_size)
 # Batches parallelize over problems, each solved on one thread.
 sinkhorn_batch = _sinkhorn.sinkhorn_batch
 

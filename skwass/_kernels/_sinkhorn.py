@@ -236,6 +236,72 @@ def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
     return cost.sum(), rows, cols.sum(axis=0)
 
 
+@numba.njit(cache=True, fastmath={"contract"})
+def _plan_block(costs, base, log_b, G, inv_eps, out):
+    """``out_j = exp(base + log_b_j + (G_j - costs_j) * inv_eps)`` (vectorized)."""
+    for j in range(costs.shape[0]):
+        out[j] = fast_exp(base + log_b[j] + (G[j] - costs[j]) * inv_eps)
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _weighted_difference(weights, x, y):
+    """``sum_j weights_j * (x - y_j)``."""
+    acc = 0.0
+    for j in range(y.shape[0]):
+        acc += weights[j] * (x - y[j])
+    return acc
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _weighted_sign(weights, x, y):
+    """``sum_j weights_j * sign(x - y_j)`` (0 for a zero difference)."""
+    acc = 0.0
+    for j in range(y.shape[0]):
+        diff = x - y[j]
+        acc += weights[j] * ((diff > 0) - (diff < 0))
+    return acc
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_cost_gradient_online(X, Y, F, G, log_a, log_b, eps, code):
+    """``out_i = sum_j P_ij * d c(x_i, y_j) / d x_i`` for the plan of ``(F, G)``.
+
+    The online twin of :func:`~skwass._kernels._costs.contract_cost_gradient`
+    applied to the plan: costs and plan entries are computed block by block and
+    never stored. Same conventions (0 for the Euclidean gradient at zero distance
+    and for the sign of a zero difference).
+    """
+    n, d = X.shape
+    m = Y.shape[0]
+    out = np.zeros((n, d), dtype=np.float64)
+    inv_eps = 1.0 / eps
+    Yt = np.ascontiguousarray(Y.T)
+    for i in numba.prange(n):
+        if log_a[i] == -np.inf:
+            continue
+        base = log_a[i] + F[i] * inv_eps
+        cost_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        plan_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        for start in range(0, m, _ONLINE_BLOCK):
+            stop = min(m, start + _ONLINE_BLOCK)
+            costs = cost_buffer[:stop - start]
+            plan = plan_buffer[:stop - start]
+            _block_costs(X, i, Yt, start, code, costs)
+            _plan_block(costs, base, log_b[start:stop], G[start:stop], inv_eps, plan)
+            if code == EUCLIDEAN:
+                for j in range(stop - start):
+                    plan[j] = plan[j] / costs[j] if costs[j] > 0.0 else 0.0
+            for k in range(d):
+                y = Yt[k, start:stop]
+                if code == CITYBLOCK:
+                    out[i, k] += _weighted_sign(plan, X[i, k], y)
+                elif code == EUCLIDEAN:
+                    out[i, k] += _weighted_difference(plan, X[i, k], y)
+                else:
+                    out[i, k] += 2.0 * _weighted_difference(plan, X[i, k], y)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Solvers: one eps stage each; the eps-scaling loop lives in skwass.ot
 # ---------------------------------------------------------------------------
@@ -768,16 +834,38 @@ def sinkhorn_symmetric(C, log_a, eps, F, tol, max_iter):
     Row sums of the current plan are ``a_i exp((F_i - (T F)_i) / eps)``, so the
     L1 error costs nothing extra. Returns ``(n_iter, marginal_error)``.
     """
-    n = C.shape[0]
     err = np.inf
     it = 0
     while it < max_iter:
-        TF = ctransform_rows(C, F, log_a, eps)
-        err = 0.0
-        for i in range(n):
-            a_i = np.exp(log_a[i])
-            err += 2.0 * abs(a_i * np.exp((F[i] - TF[i]) / eps) - a_i)
-            F[i] = 0.5 * (F[i] + TF[i])
+        err = _average_step(F, ctransform_rows(C, F, log_a, eps), log_a, eps)
+        it += 1
+        if err <= tol:
+            break
+    return it, err
+
+
+@numba.njit(cache=True)
+def _average_step(F, TF, log_a, eps):
+    """``F <- (F + TF) / 2``; returns the L1 error of the plan before the step.
+
+    Its row sums are ``a_i exp((F_i - (T F)_i) / eps)``, column sums the same
+    (the plan is symmetric), hence the factor 2.
+    """
+    err = 0.0
+    for i in range(F.shape[0]):
+        a_i = np.exp(log_a[i])
+        err += 2.0 * abs(a_i * np.exp((F[i] - TF[i]) / eps) - a_i)
+        F[i] = 0.5 * (F[i] + TF[i])
+    return err
+
+
+@numba.njit(cache=True)
+def sinkhorn_symmetric_online(X, log_a, eps, F, tol, max_iter, code):
+    """:func:`sinkhorn_symmetric` with costs computed on the fly from the points ``X``."""
+    err = np.inf
+    it = 0
+    while it < max_iter:
+        err = _average_step(F, ctransform_online(X, X, F, log_a, eps, code), log_a, eps)
         it += 1
         if err <= tol:
             break

@@ -21,7 +21,14 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from skwass._backend import device_backend, get_backend
 from skwass.ot._costs import POINT_METRICS, cost_matrix
-from skwass.ot._sinkhorn import _check_solver_options, _solve_symmetric, sinkhorn
+from skwass.ot._sinkhorn import (
+    _check_solver_options,
+    _resolve_mode,
+    _solve_symmetric,
+    _solve_symmetric_online,
+    sinkhorn,
+    sinkhorn_points,
+)
 from skwass.ot._validation import check_eps, check_points, check_weights
 
 # ---------------------------------------------------------------------------
@@ -202,6 +209,34 @@ def _position_gradient(grad_C, X, Y, metric, symmetric):
     return get_backend(X, Y).cost_gradient(grad_C, X, Y, metric)
 
 
+def _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter):
+    """The divergence with every cost recomputed from the points (CPU).
+
+    Dual gradients only: ``grad_X = G(P_xy) - G(P_xx)`` with
+    ``G(P)_i = sum_j P_ij grad_x c(x_i, y_j)`` (the self term's plan is
+    symmetric, so its two slots give twice half of it), ``grad_a = f_xy - f_xx``.
+    """
+    res_xy = sinkhorn_points(X, Y, a, b, eps=eps, metric=metric, mode="online", tol=tol,
+                             max_iter=max_iter)
+    res_xx = _solve_symmetric_online(X, a, eps, metric, tol, max_iter)
+    res_yy = _solve_symmetric_online(Y, b, eps, metric, tol, max_iter)
+    field = "value" if kind == "dual" else "transport_cost"
+    scale = 1.0 if kind == "dual" else 2.0
+    divergence = scale * getattr(res_xy, field) - scale / 2 * (
+        getattr(res_xx, field) + getattr(res_yy, field)
+    )
+    if not return_grad:
+        return divergence
+    backend = get_backend(X, Y)
+    code = backend.METRIC_CODES[metric]
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    grad_X = backend.plan_cost_gradient_online(X, Y, res_xy.f, res_xy.g, log_a, log_b, eps, code)
+    grad_X -= backend.plan_cost_gradient_online(X, X, res_xx.f, res_xx.g, log_a, log_a, eps,
+                                                code)
+    return divergence, grad_X, res_xy.f - res_xx.f
+
+
 def _check_point_pair(X, Y, a, b, eps):
     """Validated ``(X, Y, a, b, eps, device backend or None)``.
 
@@ -300,12 +335,13 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
      "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
      "kind": [StrOptions({"dual", "primal"})], "return_grad": ["boolean"],
      "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
+     "mode": [StrOptions({"auto", "dense", "online"})],
      "tol": [Interval(numbers.Real, 0, None, closed="neither")],
      "max_iter": [Interval(numbers.Integral, 1, None, closed="left")]},
     prefer_skip_nested_validation=True,
 )
 def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind="dual",
-                        return_grad=False, n_iter=None, tol=1e-9, max_iter=10_000):
+                        return_grad=False, n_iter=None, tol=1e-9, max_iter=10_000, mode="auto"):
     """Debiased Sinkhorn divergence between two weighted point clouds.
 
     ``kind="dual"``: ``S = OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2`` on entropic
@@ -335,6 +371,13 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         convergence.
     tol, max_iter
         Passed to :func:`sinkhorn` when solving to convergence.
+    mode : {"auto", "dense", "online"}, default="auto"
+        ``"online"`` recomputes the costs in every pass instead of storing the
+        three cost matrices (built-in point metrics; memory ``O(n + m)``);
+        ``"auto"`` picks it as :func:`sinkhorn_points` does, when the ``X``-``Y``
+        matrices would exceed 1 GiB. Online there are no unrolled ``n_iter``
+        and no ``kind="primal"`` gradients (they need the plan), and CuPy
+        input is solved dense.
 
     Returns
     -------
@@ -361,6 +404,19 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     _check_solver_options(tol, max_iter, None)
     if n_iter is not None and kind != "primal":
         raise ValueError("n_iter (the unrolled loss W_L) requires kind='primal'.")
+    if backend is not None and mode == "online":
+        raise ValueError("mode='online' is not available on the GPU for "
+                         "sinkhorn_divergence; use mode='dense' (or 'auto').")
+    if backend is None and (
+        _resolve_mode(mode, metric, X.shape[0], Y.shape[0], X.dtype.itemsize) == "online"
+    ):
+        if n_iter is not None:
+            raise ValueError("mode='online' has no unrolled n_iter; use mode='dense'.")
+        if return_grad and kind == "primal":
+            raise ValueError("kind='primal' gradients need the transport plan (implicit "
+                             "differentiation): use mode='dense'.")
+        out = _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter)
+        return out if not return_grad else (out[0], _shape_like(out[1], X_in), out[2])
     if backend is None:
         def solve_pair(w1, w2, C):
             return sinkhorn(w1, w2, C, eps, tol=tol, max_iter=max_iter)

@@ -383,6 +383,24 @@ def _solve_symmetric(a, C, eps, tol, max_iter):
     return _finish(f, f.copy(), statistics, n_iter, tol, eps, a, a, lambda: C)
 
 
+def _solve_symmetric_online(X, a, eps, metric, tol, max_iter):
+    """:func:`_solve_symmetric` on the costs between the points ``X``, never stored."""
+    backend = get_backend(X)
+    code = backend.METRIC_CODES[metric]
+    if X.dtype == np.float32:
+        tol = max(tol, _FLOAT32_TOL_FLOOR)
+    with np.errstate(divide="ignore"):
+        log_a = np.log(a)
+    f = np.zeros(a.shape[0])
+    n_iter, _ = backend.sinkhorn_symmetric_online(X, log_a, eps, f, tol, max_iter, code)
+
+    def statistics(f, g):
+        return backend.plan_statistics_online(X, X, f, g, log_a, log_a, eps, code)
+
+    return _finish(f, f.copy(), statistics, n_iter, tol, eps, a, a,
+                   lambda: cost_matrix(X, X, metric=metric))
+
+
 def _diameter(span, metric):
     """Largest possible cost, from the bounding box ``span`` of both clouds."""
     span = np.asarray(span, dtype=np.float64)
