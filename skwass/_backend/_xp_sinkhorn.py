@@ -42,7 +42,8 @@ import numpy as np
 _RATE_WINDOW = 10
 _OMEGA_STEP = 0.3
 _LINEAR_REGIME = 1e-2
-_OMEGA_MAX = 1.95
+_OMEGA_MAX = 1.99
+_CAP_RECOVERY = 0.01
 # While over-relaxed, every window and once within this factor of tol, the
 # plan the solver would return (rows exact) is checked too (_check_plain there).
 _PLAIN_CHECK_RANGE = 1000.0
@@ -57,6 +58,8 @@ def _next_omega(omega, cap, ratio, err):
     rate = ratio ** (1.0 / _RATE_WINDOW)
     if rate >= 1.0 or rate <= 0.0:
         return omega, cap
+    if omega >= cap:  # contracting at the cap: let the cap climb back
+        cap = min(_OMEGA_MAX, cap + _CAP_RECOVERY)
     plain_rate = min((rate + omega - 1.0) ** 2 / (rate * omega**2), 1.0 - 1e-12)
     optimum = 2.0 / (1.0 + math.sqrt(1.0 - plain_rate))
     step = _OMEGA_STEP if err > _LINEAR_REGIME else 1.0
