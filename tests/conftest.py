@@ -14,7 +14,8 @@ def rng():
 # of their outputs are device arrays (None: all of them; check_point_pair gives
 # the two clouds on the device and the weights on the host).
 _SPIED = {"sinkhorn": None, "sinkhorn_points": None, "cost_matrix": None, "mmd": None,
-          "divergence_solvers": None, "check_point_pair": slice(0, 2)}
+          "divergence_solvers": None, "check_point_pair": slice(0, 2),
+          "solve_symmetric_points": None, "plan_cost_gradient": None}
 
 
 @pytest.fixture

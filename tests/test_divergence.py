@@ -255,8 +255,28 @@ def test_online_divergence_auto_and_errors(rng, monkeypatch):
                             mode="online")
 
 
-def test_online_divergence_is_refused_on_the_device(rng, fake_device):
-    to_device, _ = fake_device
-    X, Y, _, _ = random_problem(rng, 10, 8)
-    with pytest.raises(ValueError, match="not available on the GPU"):
-        sinkhorn_divergence(to_device(X), Y, eps=0.5, mode="online")
+@pytest.mark.parametrize("metric", METRICS)
+def test_online_divergence_on_the_device_matches_cpu(rng, fake_device, monkeypatch, metric):
+    """The device path (reference backend posing as the GPU): online solves, the
+    symmetric online solver and the chunked gradient, against the CPU's online path."""
+    from skwass._backend import _xp_sinkhorn
+
+    monkeypatch.setattr(_xp_sinkhorn, "_GRADIENT_CHUNK", 1000)  # several row chunks
+    to_device, calls = fake_device
+    X, Y, a, b = random_problem(rng, 60, 45, d=3)
+    a[2] = 0.0
+    a /= a.sum()
+    options = dict(eps=0.3, metric=metric, tol=1e-11, max_iter=20_000, mode="online")
+    gpu = sinkhorn_divergence(to_device(X), to_device(Y), a, b, return_grad=True, **options)
+    assert ("solve_symmetric_points", "reference") in calls
+    assert ("plan_cost_gradient", "reference") in calls
+    assert ("divergence_solvers", "reference") not in calls  # nothing dense
+    cpu = sinkhorn_divergence(X, Y, a, b, return_grad=True, **options)
+    assert gpu[0] == pytest.approx(cpu[0], rel=1e-9)
+    np.testing.assert_allclose(gpu[1], cpu[1], rtol=1e-7, atol=1e-7 * np.abs(cpu[1]).max())
+    keep = a > 0
+    np.testing.assert_allclose(gpu[2][keep] - gpu[2][keep].mean(),
+                               cpu[2][keep] - cpu[2][keep].mean(), atol=1e-8)
+    primal = sinkhorn_divergence(to_device(X), to_device(Y), a, b, kind="primal", **options)
+    assert primal == pytest.approx(sinkhorn_divergence(X, Y, a, b, kind="primal", **options),
+                                   rel=1e-9)

@@ -155,6 +155,17 @@ def test_divergence_and_mmd_match_cpu(rng):
         np.testing.assert_allclose(cupy.asnumpy(gpu_grad), cpu_grad, rtol=1e-7, atol=1e-12)
 
 
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+def test_online_divergence_matches_cpu(rng, metric):
+    X, Y, a, b = random_problem(rng, 700, 500, d=3)
+    options = dict(eps=0.3, metric=metric, tol=1e-10, mode="online", return_grad=True)
+    gpu = sinkhorn_divergence(cupy.asarray(X), cupy.asarray(Y), a, b, **options)
+    cpu = sinkhorn_divergence(X, Y, a, b, **options)
+    assert gpu[0] == pytest.approx(cpu[0], rel=1e-6)
+    np.testing.assert_allclose(cupy.asnumpy(gpu[1]), cpu[1], rtol=1e-6,
+                               atol=1e-6 * np.abs(cpu[1]).max())
+
+
 def test_large_online_problem_stays_small(rng):
     """20,000 x 20,000 online: no n x m allocation (the memory pool stays far below 3.2 GB)."""
     n = 20_000

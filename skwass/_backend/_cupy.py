@@ -75,5 +75,7 @@ _self = sys.modules[__name__]
 sinkhorn_dense = functools.partial(_xp_sinkhorn.sinkhorn_dense, _self)
 sinkhorn_points = functools.partial(_xp_sinkhorn.sinkhorn_points, _self)
 sinkhorn_symmetric = functools.partial(_xp_sinkhorn.sinkhorn_symmetric, _self)
+sinkhorn_symmetric_points = functools.partial(_xp_sinkhorn.sinkhorn_symmetric_points, _self)
+plan_cost_gradient_points = functools.partial(_xp_sinkhorn.plan_cost_gradient_points, _self)
 plan_matrix = functools.partial(_xp_sinkhorn.plan_matrix, cupy)
 cost_gradient = functools.partial(_xp_sinkhorn.cost_gradient, cupy)

@@ -166,17 +166,36 @@ def sinkhorn_symmetric(ops, state, log_a, eps, F, tol, max_iter):
     As :func:`skwass._kernels._sinkhorn.sinkhorn_symmetric`, on a ``(B, n, n)``
     stack of symmetric costs. Returns ``(n_iter (B,), error (B,), F)``.
     """
+    B, n = F.shape
+    return _symmetric(
+        ops, lambda F: ops.ctransform_rows(state, F, log_a, eps), log_a, eps, F, tol,
+        max_iter, B * n * n,
+    )
+
+
+def sinkhorn_symmetric_points(ops, X, log_a, eps, F, tol, max_iter, metric):
+    """:func:`sinkhorn_symmetric` on one cloud ``X`` with costs computed on the fly.
+
+    ``F`` and ``log_a`` are ``(1, n)``, ``eps`` a float; memory O(n) beside the points.
+    """
+    return _symmetric(
+        ops, lambda F: ops.ctransform_points(X, X, F[0], log_a[0], eps, metric)[None],
+        log_a, ops.xp.asarray([eps]), F, tol, max_iter, X.shape[0] ** 2,
+    )
+
+
+def _symmetric(ops, transform, log_a, eps, F, tol, max_iter, size):
     xp = ops.xp
     B = F.shape[0]
     half = xp.full((B, 1), 0.5)
     eps_col = eps[:, None]
-    sync_always = B * F.shape[1] ** 2 >= _SYNC_EVERY_ITERATION
+    sync_always = size >= _SYNC_EVERY_ITERATION
     err = np.full(B, np.inf)
     active = np.ones(B, dtype=bool)
     n_iter = np.zeros(B, dtype=np.int64)
     it = 0
     while it < max_iter and active.any():
-        F, err_dev = ops.relax(F, ops.ctransform_rows(state, F, log_a, eps), log_a, eps_col, half)
+        F, err_dev = ops.relax(F, transform(F), log_a, eps_col, half)
         it += 1
         n_iter += active
         if not (sync_always or it % _RATE_WINDOW == 1 or it == max_iter):
@@ -188,6 +207,28 @@ def sinkhorn_symmetric(ops, state, log_a, eps, F, tol, max_iter):
             active &= ~done
             half = xp.asarray(np.where(active, 0.5, 0.0)[:, None])
     return n_iter, err, F
+
+
+# Cost entries per row chunk of plan_cost_gradient_points (512 MiB in float64).
+_GRADIENT_CHUNK = 2**26
+
+
+def plan_cost_gradient_points(ops, X, Y, F, G, log_a, log_b, eps, metric):
+    """``sum_j P_ij grad_x c(x_i, y_j)`` for the plan of ``(F, G)``, costs from points.
+
+    A chunk of rows at a time (dense costs, plan and chain rule of the chunk), so
+    memory stays at ``_GRADIENT_CHUNK`` entries whatever ``n x m``.
+    """
+    xp = ops.xp
+    n, m = X.shape[0], Y.shape[0]
+    rows = max(1, _GRADIENT_CHUNK // max(m, 1))
+    out = xp.zeros((n, X.shape[1]))
+    for start in range(0, n, rows):
+        chunk = slice(start, min(n, start + rows))
+        C = ops.pairwise_cost(X[chunk], Y, metric).astype(xp.float64)
+        P = xp.exp(log_a[chunk, None] + log_b[None, :] + (F[chunk, None] + G[None, :] - C) / eps)
+        out[chunk] = cost_gradient(xp, P, X[chunk], Y, metric)
+    return out
 
 
 def plan_matrix(xp, C, F, G, log_a, log_b, eps):

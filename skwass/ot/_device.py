@@ -339,6 +339,33 @@ def check_point_pair(backend, X, Y, a, b, eps):
     return X, Y, a, b, check_eps(_host_eps(backend, eps))
 
 
+def solve_symmetric_points(backend, X, a, eps, metric, tol, max_iter):
+    """``OT(a, a)`` on the device cloud ``X``, costs computed on the fly (online)."""
+    xp = backend.xp
+    if X.dtype == np.float32:
+        tol = max(tol, _FLOAT32_TOL_FLOOR)
+    with np.errstate(divide="ignore"):
+        log_a = xp.asarray(np.log(a)[None])
+    n_iter, _, F = backend.sinkhorn_symmetric_points(
+        X, log_a, eps, xp.zeros((1, a.shape[0])), tol, max_iter, metric
+    )
+    cost, rows, cols = backend.plan_statistics_points(
+        X, X, F[0], F[0], log_a[0], log_a[0], eps, metric
+    )
+    statistics = (xp.asarray(cost).reshape(1), rows[None], cols[None])
+    return _result(backend, F, F.copy(), statistics, n_iter, tol, np.array([eps]), a[None],
+                   a[None], lambda: cost_matrix(backend, X, X, metric=metric), batch=False)
+
+
+def plan_cost_gradient(backend, X, Y, result, metric):
+    """``sum_j P_ij grad_x c(x_i, y_j)`` for a single online result, on the device."""
+    xp = backend.xp
+    with np.errstate(divide="ignore"):
+        log_a, log_b = xp.log(result.a), xp.log(result.b)
+    return backend.plan_cost_gradient_points(X, Y, result.f, result.g, log_a, log_b,
+                                             result.eps, metric)
+
+
 def divergence_solvers(backend, eps, tol, max_iter):
     """``solve_pair(a, b, C)`` and ``solve_self(a, C)`` for a Sinkhorn divergence.
 

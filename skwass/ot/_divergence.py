@@ -209,17 +209,37 @@ def _position_gradient(grad_C, X, Y, metric, symmetric):
     return get_backend(X, Y).cost_gradient(grad_C, X, Y, metric)
 
 
-def _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter):
-    """The divergence with every cost recomputed from the points (CPU).
+def _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter, device):
+    """The divergence with every cost recomputed from the points.
 
     Dual gradients only: ``grad_X = G(P_xy) - G(P_xx)`` with
     ``G(P)_i = sum_j P_ij grad_x c(x_i, y_j)`` (the self term's plan is
     symmetric, so its two slots give twice half of it), ``grad_a = f_xy - f_xx``.
+    ``device`` is the device backend (None on the CPU).
     """
+    if device is None:
+        def solve_self(P, w):
+            return _solve_symmetric_online(P, w, eps, metric, tol, max_iter)
+
+        def gradient(P, Q, res):
+            backend = get_backend(P, Q)
+            with np.errstate(divide="ignore"):
+                log_a, log_b = np.log(res.a), np.log(res.b)
+            return backend.plan_cost_gradient_online(
+                P, Q, res.f, res.g, log_a, log_b, eps, backend.METRIC_CODES[metric])
+    else:
+        from skwass.ot import _device
+
+        def solve_self(P, w):
+            return _device.solve_symmetric_points(device, P, w, eps, metric, tol, max_iter)
+
+        def gradient(P, Q, res):
+            return _device.plan_cost_gradient(device, P, Q, res, metric)
+
     res_xy = sinkhorn_points(X, Y, a, b, eps=eps, metric=metric, mode="online", tol=tol,
                              max_iter=max_iter)
-    res_xx = _solve_symmetric_online(X, a, eps, metric, tol, max_iter)
-    res_yy = _solve_symmetric_online(Y, b, eps, metric, tol, max_iter)
+    res_xx = solve_self(X, a)
+    res_yy = solve_self(Y, b)
     field = "value" if kind == "dual" else "transport_cost"
     scale = 1.0 if kind == "dual" else 2.0
     divergence = scale * getattr(res_xy, field) - scale / 2 * (
@@ -227,13 +247,7 @@ def _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter
     )
     if not return_grad:
         return divergence
-    backend = get_backend(X, Y)
-    code = backend.METRIC_CODES[metric]
-    with np.errstate(divide="ignore"):
-        log_a, log_b = np.log(a), np.log(b)
-    grad_X = backend.plan_cost_gradient_online(X, Y, res_xy.f, res_xy.g, log_a, log_b, eps, code)
-    grad_X -= backend.plan_cost_gradient_online(X, X, res_xx.f, res_xx.g, log_a, log_a, eps,
-                                                code)
+    grad_X = gradient(X, Y, res_xy) - gradient(X, X, res_xx)
     return divergence, grad_X, res_xy.f - res_xx.f
 
 
@@ -376,8 +390,8 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         three cost matrices (built-in point metrics; memory ``O(n + m)``);
         ``"auto"`` picks it as :func:`sinkhorn_points` does, when the ``X``-``Y``
         matrices would exceed 1 GiB. Online there are no unrolled ``n_iter``
-        and no ``kind="primal"`` gradients (they need the plan), and CuPy
-        input is solved dense.
+        and no ``kind="primal"`` gradients (they need the plan). On the GPU
+        the gradient is formed a chunk of rows at a time.
 
     Returns
     -------
@@ -404,18 +418,14 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     _check_solver_options(tol, max_iter, None)
     if n_iter is not None and kind != "primal":
         raise ValueError("n_iter (the unrolled loss W_L) requires kind='primal'.")
-    if backend is not None and mode == "online":
-        raise ValueError("mode='online' is not available on the GPU for "
-                         "sinkhorn_divergence; use mode='dense' (or 'auto').")
-    if backend is None and (
-        _resolve_mode(mode, metric, X.shape[0], Y.shape[0], X.dtype.itemsize) == "online"
-    ):
+    if _resolve_mode(mode, metric, X.shape[0], Y.shape[0], X.dtype.itemsize) == "online":
         if n_iter is not None:
             raise ValueError("mode='online' has no unrolled n_iter; use mode='dense'.")
         if return_grad and kind == "primal":
             raise ValueError("kind='primal' gradients need the transport plan (implicit "
                              "differentiation): use mode='dense'.")
-        out = _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter)
+        out = _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter,
+                                 backend)
         return out if not return_grad else (out[0], _shape_like(out[1], X_in), out[2])
     if backend is None:
         def solve_pair(w1, w2, C):
