@@ -198,3 +198,29 @@ def test_ellipse_losses_not_on_device_are_refused(rng, standin_gpu):
     with pytest.raises(ValueError, match="'wasserstein' loss is not available"):
         fitted.set_params(device="cuda").score(X)
     assert standin_gpu == []
+
+
+@pytest.mark.parametrize("loss", ["sinkhorn_divergence", "mmd"])
+def test_mke_fit_on_device_matches_cpu(rng, standin_gpu, loss):
+    from skwass.mke import MinimumKantorovichEstimator
+
+    X = rng.normal(size=(80, 2)) + [1.0, -2.0]
+    common = dict(loss=loss, eps=0.5, max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = MinimumKantorovichEstimator(device="cpu", **common).fit(X)
+        standin_gpu.clear()
+        gpu = MinimumKantorovichEstimator(device="cuda", **common).fit(X)
+    marker = "divergence_solvers" if loss == "sinkhorn_divergence" else "mmd"
+    assert (marker, "reference") in standin_gpu
+    assert type(gpu.theta_) is np.ndarray
+    np.testing.assert_allclose(gpu.theta_, cpu.theta_, rtol=1e-5, atol=1e-6)
+    assert gpu.score(X) == pytest.approx(cpu.score(X), rel=1e-5)
+
+
+def test_mke_exact_loss_is_refused_on_device(rng, standin_gpu):
+    from skwass.mke import MinimumKantorovichEstimator
+
+    X = rng.normal(size=(30, 1))
+    with pytest.raises(ValueError, match="'wasserstein' loss is not available on device"):
+        MinimumKantorovichEstimator(device="cuda").fit(X)  # loss="auto", one feature

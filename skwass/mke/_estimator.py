@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.mke._engine import GRAD_METRICS, LOSSES, Loss, _check_sample, minimize_loss
+from skwass.utils._device import DEVICES, host_copy, resolve_device
 from skwass.utils._threads import _with_thread_limits
 
 _METHODS = {"L-BFGS-B": "lbfgs", "Nelder-Mead": "nelder-mead", "adam": "adam"}
@@ -126,6 +127,12 @@ class MinimumKantorovichEstimator(BaseEstimator):
         by ``tol`` for this many steps.
     batch_size : int, default=200
         Simulated points (and data points) per Adam step.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where the loss and its gradient are computed: ``"cuda"`` keeps the data
+        on the GPU (CuPy, the ``gpu`` extra) and sends each simulated sample
+        there; ``"auto"`` uses the GPU when ``X`` is a CuPy array. The
+        simulator and the optimizer run on the host. Every loss but
+        ``"wasserstein"`` (``loss="auto"`` with one feature) runs on the GPU.
     random_state : int, RandomState instance or None, default=None
         Seeds the noise.
     verbose : int, default=0
@@ -175,6 +182,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [StrOptions(set(DEVICES))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -182,8 +190,8 @@ class MinimumKantorovichEstimator(BaseEstimator):
     def __init__(self, simulator=None, *, theta0=None, bounds=None, jac=None, loss="auto",
                  eps=0.1, metric="euclidean", p=1, bandwidth=1.0, n_simulations=1,
                  n_samples_simulated=None, noise=None, method="auto", max_iter=200, tol=1e-6,
-                 learning_rate=0.01, n_iter_no_change=10, batch_size=200, random_state=None,
-                 verbose=0):
+                 learning_rate=0.01, n_iter_no_change=10, batch_size=200, device="auto",
+                 random_state=None, verbose=0):
         self.simulator = simulator
         self.theta0 = theta0
         self.bounds = bounds
@@ -202,16 +210,21 @@ class MinimumKantorovichEstimator(BaseEstimator):
         self.learning_rate = learning_rate
         self.n_iter_no_change = n_iter_no_change
         self.batch_size = batch_size
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
     # -- helpers -----------------------------------------------------------
 
-    def _loss(self, n_features):
+    def _loss(self, n_features, X):
+        """The loss, on the device that ``device`` and the input ``X`` select."""
         name = self.loss
         if name == "auto":
             name = "wasserstein" if n_features == 1 else "sinkhorn_divergence"
-        return Loss(name, self.eps, self.metric, bandwidth=self.bandwidth, p=self.p)
+        loss = Loss(name, self.eps, self.metric, bandwidth=self.bandwidth, p=self.p,
+                    device=resolve_device(self.device, X))
+        loss.check_device()
+        return loss
 
     def _simulator(self):
         return _location_simulator if self.simulator is None else self.simulator
@@ -272,11 +285,12 @@ class MinimumKantorovichEstimator(BaseEstimator):
         self : MinimumKantorovichEstimator
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=np.float64)
+        X_in = X
+        X = validate_data(self, host_copy(X), dtype=np.float64)
         n_features = X.shape[1]
         theta0, bounds = self._check_theta(n_features)
         rng = check_random_state(self.random_state)
-        loss = self._loss(n_features)
+        loss = self._loss(n_features, X_in)
         draw = self._noise_sampler(n_features)
         model = _SimulatorPushForward(self._simulator(), self.jac, n_features)
         method = "L-BFGS-B" if self.method == "auto" else self.method
@@ -330,9 +344,10 @@ class MinimumKantorovichEstimator(BaseEstimator):
         score : float
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X_in = X
+        X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
         rng = check_random_state(self.random_state)
-        loss = self._loss(X.shape[1])
+        loss = self._loss(X.shape[1], X_in)
         n_sim = self.n_samples_simulated or X.shape[0]
         total = 0.0
         for _ in range(self.n_simulations):
