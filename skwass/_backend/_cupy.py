@@ -6,7 +6,6 @@ follow :mod:`skwass._backend._xp_sinkhorn`'s contract; their NumPy twins in
 :mod:`skwass._backend._reference` are what the CPU test suite runs.
 """
 
-import functools
 import sys
 
 try:
@@ -67,15 +66,5 @@ def pairwise_cost(X, Y, metric):
     return _cuda.pairwise(X, Y, metric)
 
 
-def hamming(X, Y):
-    return X.sum(axis=1)[:, None] + Y.sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
-
-
-_self = sys.modules[__name__]
-sinkhorn_dense = functools.partial(_xp_sinkhorn.sinkhorn_dense, _self)
-sinkhorn_points = functools.partial(_xp_sinkhorn.sinkhorn_points, _self)
-sinkhorn_symmetric = functools.partial(_xp_sinkhorn.sinkhorn_symmetric, _self)
-sinkhorn_symmetric_points = functools.partial(_xp_sinkhorn.sinkhorn_symmetric_points, _self)
-plan_cost_gradient_points = functools.partial(_xp_sinkhorn.plan_cost_gradient_points, _self)
-plan_matrix = functools.partial(_xp_sinkhorn.plan_matrix, cupy)
-cost_gradient = functools.partial(_xp_sinkhorn.cost_gradient, cupy)
+# The solvers, plan_matrix, cost_gradient and hamming: the generic ones, bound here.
+_xp_sinkhorn.bind(sys.modules[__name__])

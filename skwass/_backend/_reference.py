@@ -8,7 +8,6 @@ GPU. Not used by the public functions on NumPy input, which go through the
 Numba kernels.
 """
 
-import functools
 import sys
 
 import numpy as np
@@ -79,15 +78,5 @@ def pairwise_cost(X, Y, metric):
     return _point_costs(X, Y, metric).astype(X.dtype)
 
 
-def hamming(X, Y):
-    return X.sum(axis=1)[:, None] + Y.sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
-
-
-_self = sys.modules[__name__]
-sinkhorn_dense = functools.partial(_xp_sinkhorn.sinkhorn_dense, _self)
-sinkhorn_points = functools.partial(_xp_sinkhorn.sinkhorn_points, _self)
-sinkhorn_symmetric = functools.partial(_xp_sinkhorn.sinkhorn_symmetric, _self)
-sinkhorn_symmetric_points = functools.partial(_xp_sinkhorn.sinkhorn_symmetric_points, _self)
-plan_cost_gradient_points = functools.partial(_xp_sinkhorn.plan_cost_gradient_points, _self)
-plan_matrix = functools.partial(_xp_sinkhorn.plan_matrix, np)
-cost_gradient = functools.partial(_xp_sinkhorn.cost_gradient, np)
+# The solvers, plan_matrix, cost_gradient and hamming: the generic ones, bound here.
+_xp_sinkhorn.bind(sys.modules[__name__])

@@ -33,6 +33,7 @@ one iteration outweighs the copy); a problem that has converged is frozen
 (``omega = 0``) while the others go on.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -259,3 +260,24 @@ def cost_gradient(xp, G, X, Y, metric):
     for q in range(X.shape[1]):
         grad[:, q] = (G * xp.sign(X[:, q, None] - Y[None, :, q])).sum(axis=1)
     return grad
+
+
+def hamming(X, Y):
+    """Hamming distances between binary rows, one matrix product (any namespace)."""
+    return X.sum(axis=1)[:, None] + Y.sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
+
+
+# What a backend module gets from here: the solvers take the module itself (its
+# fused ops), the array helpers its namespace.
+_SOLVERS = ("sinkhorn_dense", "sinkhorn_points", "sinkhorn_symmetric",
+            "sinkhorn_symmetric_points", "plan_cost_gradient_points")
+_ARRAY_HELPERS = ("plan_matrix", "cost_gradient")
+
+
+def bind(ops):
+    """Give the backend module ``ops`` the generic solvers and helpers, bound to it."""
+    for name in _SOLVERS:
+        setattr(ops, name, functools.partial(globals()[name], ops))
+    for name in _ARRAY_HELPERS:
+        setattr(ops, name, functools.partial(globals()[name], ops.xp))
+    ops.hamming = hamming
