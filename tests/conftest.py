@@ -11,9 +11,10 @@ def rng():
 
 
 # The device functions of skwass.ot whose calls the fake device records, and which
-# of their outputs are device arrays (None: all of them; check_point_pair gives
-# the two clouds on the device and the weights on the host).
-_SPIED = {"sinkhorn": None, "sinkhorn_points": None, "cost_matrix": None, "mmd": None,
+# of their outputs are device arrays (None: all of them; check_point_pair and
+# check_mmd_weights give their first two on the device, the rest on the host).
+_SPIED = {"sinkhorn": None, "sinkhorn_points": None, "cost_matrix": None,
+          "check_points": None, "check_mmd_weights": slice(0, 2),
           "divergence_solvers": None, "check_point_pair": slice(0, 2),
           "solve_symmetric_points": None, "plan_cost_gradient": None}
 

@@ -411,16 +411,20 @@ def test_cost_gradient_matches_numba(rng):
 
 @pytest.mark.parametrize("kernel", ["gaussian", "imq", "energy"])
 @pytest.mark.parametrize("unbiased", [False, True])
-def test_mmd_matches_cpu(rng, kernel, unbiased):
+def test_mmd_matches_cpu(rng, fake_device, kernel, unbiased):
+    to_device, calls = fake_device
     X, Y = rng.normal(size=(9, 2)), rng.normal(size=(7, 2)) + 0.5
     X[3] = X[1]  # coincident points: the energy slope at 0
     options = dict(kernel=kernel, bandwidth=[0.5, 2.0], unbiased=unbiased, return_grad=True)
-    value, grad = _device.mmd(ref, X, Y, None, None, **options)
+    value, grad = mmd(to_device(X), to_device(Y), **options)
+    assert ("check_mmd_weights", "reference") in calls and type(grad) is DeviceArray
+    # The kernel matrices came from the reference backend, not from Numba.
+    assert {backend for _, backend in calls} == {"reference"}
     cpu_value, cpu_grad = mmd(X, Y, **options)
     assert value == pytest.approx(cpu_value, rel=1e-10, abs=1e-12)
     np.testing.assert_allclose(grad, cpu_grad, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="callable kernel"):
-        _device.mmd(ref, X, Y, None, None, **{**options, "kernel": lambda P, Q: P @ Q.T})
+        mmd(to_device(X), Y, **{**options, "kernel": lambda P, Q: P @ Q.T})
 
 
 def test_symmetric_solver_matches_cpu(rng):
@@ -463,7 +467,7 @@ def test_public_functions_route_device_arrays(rng, fake_device):
     assert ("divergence_solvers", "reference") in calls
     calls.clear()
     assert mmd(device(X), Y) == pytest.approx(mmd(X, Y), rel=1e-10)
-    assert calls == [("mmd", "reference")]
+    assert calls == [("check_points", "reference"), ("check_mmd_weights", "reference")]
     # NumPy input keeps the Numba path.
     calls.clear()
     sinkhorn(a, b, C, 0.1)

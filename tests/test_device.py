@@ -151,7 +151,8 @@ def test_ellipse_fit_on_device_matches_cpu(rng, standin_gpu, params):
         cpu = EllipseMKE(device="cpu", **common).fit(X)
         standin_gpu.clear()
         gpu = EllipseMKE(device="cuda", **common).fit(X)
-    marker = {"mmd": "mmd", "energy": "mmd", "sinkhorn": "check_point_pair",
+    marker = {"mmd": "check_mmd_weights", "energy": "check_mmd_weights",
+              "sinkhorn": "check_point_pair",
               "sinkhorn_divergence": "divergence_solvers"}[params["loss"]]
     assert (marker, "reference") in standin_gpu
     assert {backend for _, backend in standin_gpu} == {"reference"}
@@ -211,7 +212,7 @@ def test_mke_fit_on_device_matches_cpu(rng, standin_gpu, loss):
         cpu = MinimumKantorovichEstimator(device="cpu", **common).fit(X)
         standin_gpu.clear()
         gpu = MinimumKantorovichEstimator(device="cuda", **common).fit(X)
-    marker = "divergence_solvers" if loss == "sinkhorn_divergence" else "mmd"
+    marker = "divergence_solvers" if loss == "sinkhorn_divergence" else "check_mmd_weights"
     assert (marker, "reference") in standin_gpu
     assert type(gpu.theta_) is np.ndarray
     np.testing.assert_allclose(gpu.theta_, cpu.theta_, rtol=1e-5, atol=1e-6)

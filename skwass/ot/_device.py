@@ -21,7 +21,6 @@ import numbers
 import numpy as np
 
 from skwass.ot._costs import METRICS
-from skwass.ot._mmd import _pair_weights
 from skwass.ot._sinkhorn import (
     _FLOAT32_TOL_FLOOR,
     SinkhornResult,
@@ -72,7 +71,7 @@ def check_device_array(backend, x, name, *, ndim, dtype=None, column=False):
     return arr
 
 
-def _check_points(backend, X, Y, ndim=2):
+def check_points(backend, X, Y, ndim=2):
     X = check_device_array(backend, X, "X", ndim=ndim, column=ndim == 2)
     Y = check_device_array(backend, Y, "Y", ndim=ndim, column=ndim == 2)
     if X.shape[-1] != Y.shape[-1]:
@@ -247,7 +246,7 @@ def sinkhorn_points(backend, X, Y, a, b, *, eps, metric, mode, tol, max_iter, ep
         eps = _batch_eps(_host_eps(backend, eps), B)
         init = _check_init(_host_pair(backend, init), (B, n), (B, m))
         return _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, True)
-    X, Y = _check_points(backend, X, Y)
+    X, Y = check_points(backend, X, Y)
     n, m = X.shape[0], Y.shape[0]
     a = check_weights(_host(backend, a), n, "a")
     b = check_weights(_host(backend, b), m, "b")
@@ -300,7 +299,7 @@ def cost_matrix(backend, X, Y=None, metric="sqeuclidean", normalize=None):
         X = check_device_array(backend, X, "X", ndim=2, column=True)
         Y = X
     else:
-        X, Y = _check_points(backend, X, Y)
+        X, Y = check_points(backend, X, Y)
     if metric == "hamming":
         for name, arr in (("X", X), ("Y", Y)):
             if not bool(xp.all((arr == 0) | (arr == 1))):
@@ -333,7 +332,7 @@ def cost_matrix(backend, X, Y=None, metric="sqeuclidean", normalize=None):
 
 def check_point_pair(backend, X, Y, a, b, eps):
     """Two clouds on the device, their weights and ``eps`` on the host."""
-    X, Y = _check_points(backend, X, Y)
+    X, Y = check_points(backend, X, Y)
     a = check_weights(_host(backend, a), X.shape[0], "a")
     b = check_weights(_host(backend, b), Y.shape[0], "b")
     return X, Y, a, b, check_eps(_host_eps(backend, eps))
@@ -383,59 +382,11 @@ def divergence_solvers(backend, eps, tol, max_iter):
     return solve_pair, solve_self
 
 
-def mmd(backend, X, Y, a, b, *, kernel, bandwidth, unbiased, return_grad):
-    """:func:`skwass.ot.mmd` on device arrays, built-in kernels, float64."""
-    xp = backend.xp
-    if callable(kernel):
-        raise ValueError("A callable kernel is not available on the GPU; pass NumPy arrays.")
-    X_shape = X.shape if hasattr(X, "shape") else np.shape(X)
-    X, Y = _check_points(backend, X, Y)
-    X, Y = X.astype(np.float64), Y.astype(np.float64)
-    n, m = X.shape[0], Y.shape[0]
-    if unbiased:
-        if a is not None or b is not None:
-            raise ValueError("unbiased=True needs uniform weights: leave a and b to None.")
-        if n < 2 or m < 2:
-            raise ValueError(
-                f"unbiased=True needs at least 2 points in X and in Y, got {n} and {m}."
-            )
+def check_mmd_weights(backend, a, b, n, m, bandwidth):
+    """Device weights ``a``, ``b`` and the host float64 bandwidths of :func:`skwass.ot.mmd`."""
     a = _device_weights(backend, a, n, "a")
     b = _device_weights(backend, b, m, "b")
     bandwidths = np.atleast_1d(_host(backend, bandwidth)).astype(np.float64)
     if bandwidths.ndim != 1 or not np.all(np.isfinite(bandwidths)) or np.any(bandwidths <= 0):
         raise ValueError(f"bandwidth must be positive, got {bandwidth!r}.")
-    center = 0.5 * (a @ X + b @ Y)
-    X, Y = X - center, Y - center
-
-    def kernel_and_slope(P, Q, same):
-        if kernel == "energy":
-            dist = backend.pairwise_cost(P, Q, "euclidean")
-            slope = xp.where(dist > 0, -1.0 / xp.where(dist > 0, dist, 1.0), 0.0)
-            return -dist, slope
-        sq = backend.pairwise_cost(P, Q, "sqeuclidean")
-        if same:
-            xp.fill_diagonal(sq, 0.0)
-        K, slope = xp.zeros_like(sq), xp.zeros_like(sq)
-        for h in bandwidths.tolist():
-            if kernel == "gaussian":
-                k = xp.exp(-sq / (2.0 * h * h))
-                slope -= k / (h * h)
-            else:
-                k = h / (h + sq)
-                slope -= 2.0 * k / (h + sq)
-            K += k
-        return K, slope
-
-    K_xx, S_xx = kernel_and_slope(X, X, True)
-    K_yy, _ = kernel_and_slope(Y, Y, True)
-    K_xy, S_xy = kernel_and_slope(X, Y, False)
-    W_xx, W_yy = _pair_weights(a, unbiased, xp), _pair_weights(b, unbiased, xp)
-    W_xy = xp.outer(a, b)
-    value = float((W_xx * K_xx).sum() + (W_yy * K_yy).sum() - 2.0 * (W_xy * K_xy).sum())
-    if not return_grad:
-        return value
-    G_xx = 2.0 * W_xx * S_xx
-    G_xy = -2.0 * W_xy * S_xy
-    grad_X = G_xx.sum(axis=1)[:, None] * X - G_xx @ X + G_xy.sum(axis=1)[:, None] * X - G_xy @ Y
-    return value, grad_X.reshape(X_shape)
-
+    return a, b, bandwidths

@@ -19,20 +19,20 @@ def _kernel_and_slope(P, Q, kernel, bandwidths, same):
     as 0.
     """
     backend = get_backend(P, Q)
+    xp = backend.xp
     if kernel == "energy":
         # Pair-by-pair differences: exact zeros, so no spurious slopes.
         dist = backend.pairwise_cost(P, Q, "euclidean")
-        slope = np.zeros_like(dist)
-        np.divide(-1.0, dist, out=slope, where=dist > 0)
+        slope = xp.where(dist > 0, -1.0 / xp.where(dist > 0, dist, 1.0), 0.0)
         return -dist, slope
     sq_dist = backend.pairwise_cost(P, Q, "sqeuclidean")
     if same:
-        np.fill_diagonal(sq_dist, 0.0)
-    K = np.zeros_like(sq_dist)
-    slope = np.zeros_like(sq_dist)
+        xp.fill_diagonal(sq_dist, 0.0)
+    K = xp.zeros_like(sq_dist)
+    slope = xp.zeros_like(sq_dist)
     for h in bandwidths:
         if kernel == "gaussian":
-            k = np.exp(-sq_dist / (2.0 * h * h))
+            k = xp.exp(-sq_dist / (2.0 * h * h))
             slope -= k / (h * h)
         else:  # imq
             k = h / (h + sq_dist)
@@ -142,14 +142,18 @@ def mmd(
     >>> grad.shape
     (2,)
     """
+    X_shape = np.shape(X)
     backend = device_backend(X, Y, a, b)
     if backend is not None:
         from skwass.ot import _device
 
-        return _device.mmd(backend, X, Y, a, b, kernel=kernel, bandwidth=bandwidth,
-                           unbiased=unbiased, return_grad=return_grad)
-    X_shape = np.shape(X)
-    X, Y = check_points(X, Y)
+        if callable(kernel):
+            raise ValueError(
+                "A callable kernel is not available on the GPU; pass NumPy arrays."
+            )
+        X, Y = _device.check_points(backend, X, Y)
+    else:
+        X, Y = check_points(X, Y)
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     n, m = X.shape[0], Y.shape[0]
     if unbiased:
@@ -161,11 +165,15 @@ def mmd(
             raise ValueError(
                 f"unbiased=True needs at least 2 points in X and in Y, got {n} and {m}."
             )
-    a = check_weights(a, n, "a")
-    b = check_weights(b, m, "b")
-    bandwidths = check_float_array(np.atleast_1d(bandwidth), "bandwidth", ndim=1)
-    if np.any(bandwidths <= 0):
-        raise ValueError(f"bandwidth must be positive, got {bandwidth!r}.")
+    if backend is not None:
+        a, b, bandwidths = _device.check_mmd_weights(backend, a, b, n, m, bandwidth)
+    else:
+        a = check_weights(a, n, "a")
+        b = check_weights(b, m, "b")
+        bandwidths = check_float_array(np.atleast_1d(bandwidth), "bandwidth", ndim=1)
+        if np.any(bandwidths <= 0):
+            raise ValueError(f"bandwidth must be positive, got {bandwidth!r}.")
+    xp = get_backend(X, Y).xp
 
     if callable(kernel):
         if return_grad:
@@ -183,10 +191,10 @@ def mmd(
         K_yy, _ = _kernel_and_slope(Y, Y, kernel, bandwidths, same=True)
         K_xy, S_xy = _kernel_and_slope(X, Y, kernel, bandwidths, same=False)
 
-    W_xx = _pair_weights(a, unbiased)
-    W_yy = _pair_weights(b, unbiased)
-    W_xy = np.outer(a, b)
-    value = float(np.sum(W_xx * K_xx) + np.sum(W_yy * K_yy) - 2.0 * np.sum(W_xy * K_xy))
+    W_xx = _pair_weights(a, unbiased, xp)
+    W_yy = _pair_weights(b, unbiased, xp)
+    W_xy = xp.outer(a, b)
+    value = float((W_xx * K_xx).sum() + (W_yy * K_yy).sum() - 2.0 * (W_xy * K_xy).sum())
     if not return_grad:
         return value
 
