@@ -1,6 +1,5 @@
 """Ground cost matrices between point clouds."""
 
-import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from skwass._backend import device_backend, get_backend
@@ -67,26 +66,37 @@ def cost_matrix(X, Y=None, metric="sqeuclidean", normalize=None):
         Y = X
     else:
         X, Y = check_points(X, Y)
+    return costs_of_points(get_backend(X, Y), X, Y, metric, normalize, check_float_array)
+
+
+def costs_of_points(backend, X, Y, metric, normalize, check):
+    """The cost matrix of checked clouds ``X``, ``Y``, computed by ``backend``.
+
+    ``check(C, name, ndim=2)`` validates what a callable metric returns (the
+    NumPy or the device array check); ``normalize`` is valid.
+    """
+    check_metric(metric)
+    xp = backend.xp
     if metric == "hamming":
         for name, arr in (("X", X), ("Y", Y)):
-            if not np.all((arr == 0) | (arr == 1)):
+            if not bool(xp.all((arr == 0) | (arr == 1))):
                 raise ValueError(
                     f"metric='hamming' needs binary data, but {name} has entries "
                     "other than 0 and 1."
                 )
-        C = get_backend(X, Y).hamming(X, Y)
+        C = backend.hamming(X, Y)
     elif callable(metric):
-        C = np.asarray(metric(X, Y))
+        C = xp.asarray(metric(X, Y))
         if C.shape != (X.shape[0], Y.shape[0]):
             raise ValueError(
                 f"The callable metric returned shape {C.shape}; expected "
                 f"{(X.shape[0], Y.shape[0])}."
             )
-        C = check_float_array(C, "metric(X, Y)", ndim=2)
+        C = check(C, "metric(X, Y)", ndim=2)
     else:
-        C = get_backend(X, Y).pairwise_cost(X, Y, metric)
+        C = backend.pairwise_cost(X, Y, metric)
     if normalize is not None:
-        scale = {"mean": np.mean, "median": np.median, "max": np.max}[normalize](C)
+        scale = float({"mean": xp.mean, "median": xp.median, "max": xp.max}[normalize](C))
         if not scale > 0:
             raise ValueError(
                 f"Cannot normalize by the {normalize} cost: it is {scale}, not positive."

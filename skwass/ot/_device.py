@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from skwass.ot._costs import METRICS
+from skwass.ot._costs import costs_of_points
 from skwass.ot._sinkhorn import (
     _FLOAT32_TOL_FLOOR,
     SinkhornResult,
@@ -293,41 +293,17 @@ def _solve_symmetric(backend, a, C, eps, tol, max_iter):
 
 
 def cost_matrix(backend, X, Y=None, metric="sqeuclidean", normalize=None):
-    """:func:`skwass.ot.cost_matrix` on device arrays."""
-    xp = backend.xp
+    """:func:`skwass.ot.cost_matrix` on device arrays (device checks, shared body)."""
     if Y is None:
         X = check_device_array(backend, X, "X", ndim=2, column=True)
         Y = X
     else:
         X, Y = check_points(backend, X, Y)
-    if metric == "hamming":
-        for name, arr in (("X", X), ("Y", Y)):
-            if not bool(xp.all((arr == 0) | (arr == 1))):
-                raise ValueError(
-                    f"metric='hamming' needs binary data, but {name} has entries "
-                    "other than 0 and 1."
-                )
-        C = backend.hamming(X, Y)
-    elif callable(metric):
-        C = xp.asarray(metric(X, Y))
-        if C.shape != (X.shape[0], Y.shape[0]):
-            raise ValueError(
-                f"The callable metric returned shape {C.shape}; expected "
-                f"{(X.shape[0], Y.shape[0])}."
-            )
-        C = check_device_array(backend, C, "metric(X, Y)", ndim=2)
-    elif metric in METRICS:
-        C = backend.pairwise_cost(X, Y, metric)
-    else:
-        raise ValueError(f"Unknown metric {metric!r}; use one of {METRICS} or a callable.")
-    if normalize is not None:
-        scale = float({"mean": xp.mean, "median": xp.median, "max": xp.max}[normalize](C))
-        if not scale > 0:
-            raise ValueError(
-                f"Cannot normalize by the {normalize} cost: it is {scale}, not positive."
-            )
-        C = C / C.dtype.type(scale)
-    return C
+
+    def check(C, name, **kwargs):
+        return check_device_array(backend, C, name, **kwargs)
+
+    return costs_of_points(backend, X, Y, metric, normalize, check)
 
 
 def check_point_pair(backend, X, Y, a, b, eps):
