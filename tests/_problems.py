@@ -13,3 +13,9 @@ def random_problem(rng, n, m, d=2, weights=True, dtype=np.float64):
     else:
         a, b = np.ones(n), np.ones(m)
     return X, Y, a / a.sum(), b / b.sum()
+
+
+def gauge(f, g, a):
+    """Potentials shifted so that ``a @ f == 0`` (they are defined up to ``f + c, g - c``)."""
+    shift = a @ f
+    return f - shift, g + shift

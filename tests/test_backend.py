@@ -14,7 +14,7 @@ import numpy as np
 import ot
 import pytest
 from _fake_device import DeviceArray
-from _problems import random_problem
+from _problems import gauge, random_problem
 from sklearn.exceptions import ConvergenceWarning
 
 from skwass._backend import _numpy as numpy_backend
@@ -32,11 +32,6 @@ from skwass.ot import (
 
 SOLVER = {"tol": 1e-10, "max_iter": 20_000, "eps_scaling": "auto", "init": None}
 METRICS = ["sqeuclidean", "euclidean", "cityblock"]
-
-
-def gauge(f, g, a):
-    shift = a @ f
-    return f - shift, g + shift
 
 
 # ---------------------------------------------------------------------------

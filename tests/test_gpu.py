@@ -7,7 +7,7 @@ The algorithm itself is also checked on every machine by tests/test_backend.py
 
 import numpy as np
 import pytest
-from _problems import random_problem
+from _problems import gauge, random_problem
 
 cupy = pytest.importorskip("cupy")
 try:
@@ -26,11 +26,6 @@ from skwass.ot import (  # noqa: E402
 )
 
 RTOL = {np.float64: 1e-6, np.float32: 1e-3}
-
-
-def gauge(f, g, a):
-    shift = a @ f
-    return f - shift, g + shift
 
 
 def test_backend_is_cupy():

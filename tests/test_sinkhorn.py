@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import ot
 import pytest
-from _problems import random_problem
+from _problems import gauge, random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -19,12 +19,6 @@ def pot_log_reference(a, b, C, eps):
     f = eps * (log["log_u"] - np.log(a))
     g = eps * (log["log_v"] - np.log(b))
     return P, f, g
-
-
-def gauge(f, g, a):
-    """Potentials are defined up to (f + c, g - c); fix <a, f> = 0."""
-    shift = a @ f
-    return f - shift, g + shift
 
 
 @pytest.mark.parametrize("shape", [(1, 7), (20, 20), (50, 30), (17, 80)])
