@@ -221,7 +221,6 @@ default="sinkhorn_divergence"
             The fitted estimator.
         """
         loss = self._loss(X)
-        loss.check_device()
         X = validate_data(self, host_copy(X), dtype=np.float64)
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
@@ -273,7 +272,6 @@ default="sinkhorn_divergence"
         """
         first_call = not hasattr(self, "centers_")
         loss = self._loss(X)
-        loss.check_device()
         X = validate_data(self, host_copy(X), dtype=np.float64, reset=first_call)
         n_features = X.shape[1]
         model = _EllipsoidPushForward(self.n_components, n_features)
@@ -401,7 +399,6 @@ default="sinkhorn_divergence"
         """
         check_is_fitted(self)
         loss = self._loss(X)
-        loss.check_device()
         X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
         sample, _ = self.sample(max(X.shape[0], self.batch_size), self.random_state)
         return -loss(sample, X)

@@ -144,7 +144,8 @@ class Loss:
     device : Device
         Where the loss is computed: the sample and the data are copied there
         (no copy when they are there already); the value comes back as a
-        float and the gradient as a NumPy array.
+        float and the gradient as a NumPy array. A loss outside
+        ``DEVICE_LOSSES`` on a device is a ValueError when the Loss is made.
     """
 
     name: str = "sinkhorn_divergence"
@@ -161,8 +162,8 @@ class Loss:
             return "wasserstein"
         return self.name
 
-    def check_device(self):
-        """Raise ValueError when this loss is not computed on ``device``."""
+    def __post_init__(self):
+        """A loss that its device cannot compute is refused when it is made."""
         if self.device.on_host:
             return
         name = self._resolved_name()
@@ -316,7 +317,6 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
     result : FitResult
     """
     theta0 = np.asarray(theta0, dtype=np.float64)
-    loss.check_device()
     if not loss.device.on_host:
         Y = loss.device.asarray(Y)  # the data go to the device once
     scipy_bounds = None if bounds is None else [

@@ -221,10 +221,8 @@ class MinimumKantorovichEstimator(BaseEstimator):
         name = self.loss
         if name == "auto":
             name = "wasserstein" if n_features == 1 else "sinkhorn_divergence"
-        loss = Loss(name, self.eps, self.metric, bandwidth=self.bandwidth, p=self.p,
+        return Loss(name, self.eps, self.metric, bandwidth=self.bandwidth, p=self.p,
                     device=resolve_device(self.device, X))
-        loss.check_device()
-        return loss
 
     def _simulator(self):
         return _location_simulator if self.simulator is None else self.simulator
