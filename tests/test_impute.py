@@ -163,3 +163,14 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)
+
+
+@pytest.mark.parametrize(
+    "columns, match",
+    [([99], r"columns holds \[99\], outside \[0, 6\)"), ([-1], r"outside \[0, 6\)"),
+     ([0.5], "integer column indices"), ([[1]], "integer column indices")],
+)
+def test_denoiser_validates_columns(columns, match):
+    X = (np.random.default_rng(0).random((20, 6)) > 0.5).astype(float)
+    with pytest.raises(ValueError, match=match):
+        RBMDenoiser(columns=columns).fit(X)

@@ -491,3 +491,78 @@ def test_relaxation_recovers_from_an_early_overshoot():
     for res in (dense, online, device):
         assert res.converged and res.n_iter < 5000
     assert online.transport_cost == pytest.approx(dense.transport_cost, rel=1e-5)
+
+
+def _issue_cost():
+    rng = np.random.default_rng(1)
+    return cost_matrix(rng.normal(size=(40, 3)), rng.normal(size=(30, 3)) + 0.5)
+
+
+def test_reported_marginal_error_is_that_of_the_returned_plan():
+    # Potentials near 1e12 at eps = 1 resolve the plan only to ~1e-4 per entry:
+    # the solver's absorbed kernel met tol (converged=True, error 1e-10) while
+    # plan() missed it by 3e-6. Both fields now describe plan().
+    C = _issue_cost()
+    C = np.where(C > C.mean(), 1e12, 0.0)
+    with pytest.warns(ConvergenceWarning, match="float64 resolves the plan only"):
+        res = sinkhorn(None, None, C, eps=1.0)
+    P = res.plan()
+    error = np.abs(P.sum(axis=1) - res.a).sum() + np.abs(P.sum(axis=0) - res.b).sum()
+    assert res.marginal_error == pytest.approx(error, rel=1e-6)
+    assert res.converged == (error <= 1e-9)
+    assert not res.converged
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_batch_and_single_errors_describe_their_plans(batch):
+    C = _issue_cost()
+    wide = np.where(C > C.mean(), 1e12, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if batch:
+            res = sinkhorn(None, None, np.stack([wide, C]), eps=1.0)
+            plans, errors = res.plan(), res.marginal_error
+        else:
+            res = sinkhorn(None, None, wide, eps=1.0)
+            plans, errors = res.plan()[None], np.array([res.marginal_error])
+    for P, error in zip(plans, errors, strict=True):
+        recomputed = np.abs(P.sum(axis=1) - 1 / 40).sum() + np.abs(P.sum(axis=0) - 1 / 30).sum()
+        assert error == pytest.approx(recomputed, rel=1e-6, abs=1e-15)
+
+
+@pytest.mark.parametrize("how", ["dense", "batch", "float32"])
+@pytest.mark.parametrize(
+    "cost, eps",
+    [("issue", 5e-324), ("issue", 1e-300), ("wide", 1e-300), ("wide", 1.0),
+     ("huge_range", 1.0)],
+)
+def test_eps_below_float64_resolution_is_refused_up_front(how, cost, eps):
+    # These reached "non-finite potentials; this is a bug" or returned plans
+    # whose reported error did not match.
+    C = _issue_cost()
+    if cost == "wide":
+        C = 10.0 ** np.random.default_rng(0).uniform(-300, 300, C.shape)
+        if how == "float32":
+            C = np.minimum(C, 1e30)
+    elif cost == "huge_range":
+        C = np.where(C > C.mean(), 1e16, 0.0)
+    if how == "batch":
+        C = np.stack([C, C])
+    elif how == "float32":
+        C = C.astype(np.float32)
+    with pytest.raises(ValueError, match="is too small for costs up to"):
+        sinkhorn(None, None, C, eps=eps)
+
+
+@pytest.mark.parametrize("mode", ["dense", "online"])
+@pytest.mark.parametrize(
+    "scale, dtype, eps, match",
+    [(1.0, np.float64, 5e-324, "too small"), (1e155, np.float64, 1e300, "overflow"),
+     (1e19, np.float32, 1.0, "overflow")],
+)
+def test_points_at_extreme_scales_are_refused(mode, scale, dtype, eps, match):
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(40, 3)) * scale).astype(dtype)
+    Y = ((rng.normal(size=(30, 3)) + 0.5) * scale).astype(dtype)
+    with pytest.raises(ValueError, match=match):
+        sinkhorn_points(X, Y, eps=eps, mode=mode)

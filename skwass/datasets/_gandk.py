@@ -7,6 +7,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 
+def _check_theta(theta):
+    """``theta = (A, B, g, k)`` as a float array, finite, with ``B > 0`` and ``k > -1/2``."""
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (4,):
+        raise ValueError(f"theta must be (A, B, g, k), got shape {theta.shape}.")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(f"theta must be finite, got {theta.tolist()}.")
+    if not theta[1] > 0 or not theta[3] > -0.5:
+        raise ValueError(f"theta needs B > 0 and k > -1/2, got {theta.tolist()}.")
+    return theta
+
+
 def gandk_simulator(theta, noise, c=0.8):
     """Push standard normal noise through the g-and-k quantile function.
 
@@ -18,7 +30,7 @@ def gandk_simulator(theta, noise, c=0.8):
     ----------
     theta : array-like of shape (4,)
         ``(A, B, g, k)``: location, scale (> 0), skewness, kurtosis (> -1/2).
-    noise : array-like of shape (n_samples,)
+    noise : array-like of shape (n_samples,) or (n_samples, 1)
         Standard normal draws ``z``.
     c : float, default=0.8
         The customary fixed constant.
@@ -33,8 +45,15 @@ def gandk_simulator(theta, noise, c=0.8):
     >>> gandk_simulator([3.0, 1.0, 2.0, 0.5], [0.0, 1.0]).ravel().round(4)
     array([3.    , 5.2759])
     """
-    A, B, g, k = np.asarray(theta, dtype=np.float64)
-    z = np.asarray(noise, dtype=np.float64).reshape(-1)
+    A, B, g, k = _check_theta(theta)
+    z = np.asarray(noise, dtype=np.float64)
+    if not (z.ndim == 1 or (z.ndim == 2 and z.shape[1] == 1)):
+        raise ValueError(
+            f"noise must have shape (n_samples,) or (n_samples, 1), got {z.shape}."
+        )
+    if not np.all(np.isfinite(z)):
+        raise ValueError("noise contains NaN or infinite values.")
+    z = z.reshape(-1)
     x = A + B * (1.0 + c * np.tanh(g * z / 2.0)) * (1.0 + z * z) ** k * z
     return x[:, None]
 
@@ -80,10 +99,6 @@ def make_gandk(n_samples=100, theta=(3.0, 1.0, 2.0, 0.5), c=0.8, random_state=No
     >>> bool(2.5 < float(np.median(X)) < 3.5)
     True
     """
-    theta = np.asarray(theta, dtype=np.float64)
-    if theta.shape != (4,):
-        raise ValueError(f"theta must be (A, B, g, k), got shape {theta.shape}.")
-    if not theta[1] > 0 or not theta[3] > -0.5:
-        raise ValueError(f"theta needs B > 0 and k > -1/2, got {theta.tolist()}.")
+    theta = _check_theta(theta)
     rng = check_random_state(random_state)
     return gandk_simulator(theta, rng.standard_normal(n_samples), c=c)

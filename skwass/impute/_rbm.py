@@ -414,7 +414,21 @@ class RBMDenoiser(TransformerMixin, BaseEstimator):
         if self.columns is None:
             suspect[:] = True
         else:
-            suspect[np.asarray(self.columns, dtype=int)] = True
+            columns = np.asarray(self.columns)
+            if columns.ndim != 1 or (
+                columns.size and not np.issubdtype(columns.dtype, np.integer)
+            ):
+                raise ValueError(
+                    f"columns must be a 1-D list of integer column indices, got "
+                    f"{self.columns!r}."
+                )
+            outside = columns[(columns < 0) | (columns >= n_features)]
+            if outside.size:
+                raise ValueError(
+                    f"columns holds {outside.tolist()}, outside [0, {n_features}) for data "
+                    f"with {n_features} features."
+                )
+            suspect[columns.astype(int)] = True
         k = int(suspect.sum())
         if self.n_flips > k:
             raise ValueError(f"n_flips={self.n_flips} exceeds the {k} suspect columns.")

@@ -1,5 +1,6 @@
 """Ground cost matrices between point clouds."""
 
+import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from skwass._backend import device_backend, get_backend
@@ -94,7 +95,16 @@ def costs_of_points(backend, X, Y, metric, normalize, check):
             )
         C = check(C, "metric(X, Y)", ndim=2)
     else:
-        C = backend.pairwise_cost(X, Y, metric)
+        # Overflow shows as inf or nan in C, refused below with its cause.
+        with np.errstate(over="ignore", invalid="ignore"):
+            C = backend.pairwise_cost(X, Y, metric)
+        if not bool(xp.isfinite(C).all()):
+            largest = max(float(xp.abs(X).max()), float(xp.abs(Y).max()))
+            raise ValueError(
+                f"The {metric} costs overflow {C.dtype} (coordinates up to {largest:.3g}): "
+                "rescale or center the points" + (", or pass float64 points."
+                                                  if C.dtype == np.float32 else ".")
+            )
     if normalize is not None:
         scale = float({"mean": xp.mean, "median": xp.median, "max": xp.max}[normalize](C))
         if not scale > 0:

@@ -31,13 +31,14 @@ from skwass.ot._sinkhorn import (
     _check_solver_options,
     _diameter,
     _eps_schedule,
+    _plan_resolution,
     _resolve_mode,
     _stage_budget,
     _warn_if_batch_not_converged,
     _warn_if_not_converged,
     check_point_batches,
 )
-from skwass.ot._validation import check_eps, check_weights
+from skwass.ot._validation import check_cost_scale, check_eps, check_weights
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -110,7 +111,7 @@ def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch):
     converged = error_host <= tol
     if not bool(xp.isfinite(F).all() & xp.isfinite(G).all()):
         raise FloatingPointError(
-            "Sinkhorn produced non-finite potentials; this is a bug, please report it."
+            "Sinkhorn produced non-finite potentials: increase eps or rescale the costs."
         )
     value = (a * F).sum(axis=1) + (b * G).sum(axis=1)
     if batch:
@@ -120,7 +121,10 @@ def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch):
             converged=converged, marginal_error=error, eps=xp.asarray(eps), a=a, b=b,
             _cost=cost,
         )
-    _warn_if_not_converged(bool(converged[0]), int(n_iter[0]), float(error_host[0]), tol)
+    _warn_if_not_converged(
+        bool(converged[0]), int(n_iter[0]), float(error_host[0]), tol,
+        _plan_resolution(backend.to_host(F[0]), backend.to_host(G[0]), float(eps[0])),
+    )
     return SinkhornResult(
         f=F[0], g=G[0], transport_cost=float(transport_cost[0]), value=float(value[0]),
         n_iter=int(n_iter[0]), converged=bool(converged[0]),
@@ -136,6 +140,8 @@ def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch)
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):
         log_a, log_b = xp.asarray(np.log(a)), xp.asarray(np.log(b))
+    for scale, eps_k in zip(backend.to_host(xp.abs(C).max(axis=(1, 2))), eps, strict=True):
+        check_cost_scale(scale, eps_k)
     state = backend.prepare(C)
     if init is None:
         F, G = xp.zeros((B, n)), xp.zeros((B, m))
@@ -198,10 +204,12 @@ def _solve_online(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, 
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):
         log_a, log_b = xp.asarray(np.log(a)[None]), xp.asarray(np.log(b)[None])
+    span = xp.maximum(X.max(axis=0), Y.max(axis=0)) - xp.minimum(X.min(axis=0), Y.min(axis=0))
+    diameter = _diameter(backend.to_host(span), metric)
+    check_cost_scale(diameter, eps, X.dtype)
     if init is None:
         F, G = xp.zeros((1, n)), xp.zeros((1, m))
-        span = xp.maximum(X.max(axis=0), Y.max(axis=0)) - xp.minimum(X.min(axis=0), Y.min(axis=0))
-        stages = _eps_schedule(eps, _diameter(backend.to_host(span), metric), eps_scaling)
+        stages = _eps_schedule(eps, diameter, eps_scaling)
     else:
         F, G = xp.asarray(init[0])[None], xp.asarray(init[1])[None]
         stages = [eps]
@@ -273,6 +281,7 @@ def _check_point_batches(backend, X, Y):
 def _solve_symmetric(backend, a, C, eps, tol, max_iter):
     """``OT(a, a)`` on one symmetric ``(n, n)`` device cost (averaged update)."""
     xp = backend.xp
+    check_cost_scale(float(xp.abs(C).max()), eps)
     if C.dtype == np.float32:
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):
@@ -317,6 +326,8 @@ def check_point_pair(backend, X, Y, a, b, eps):
 def solve_symmetric_points(backend, X, a, eps, metric, tol, max_iter):
     """``OT(a, a)`` on the device cloud ``X``, costs computed on the fly (online)."""
     xp = backend.xp
+    check_cost_scale(_diameter(backend.to_host(X.max(axis=0) - X.min(axis=0)), metric), eps,
+                     X.dtype)
     if X.dtype == np.float32:
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):

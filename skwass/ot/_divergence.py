@@ -29,19 +29,19 @@ from skwass.ot._sinkhorn import (
     sinkhorn,
     sinkhorn_points,
 )
-from skwass.ot._validation import check_eps, check_points, check_weights
+from skwass.ot._validation import check_cost_scale, check_eps, check_points, check_weights
 
 # ---------------------------------------------------------------------------
 # Adjoints dL/dC and dL/da of one OT term
 # ---------------------------------------------------------------------------
 
 
-def _dual_adjoint(result, C):
+def _dual_adjoint(result, C, symmetric=False):
     """Envelope theorem: d value / dC = P, d value / da = f, d value / db = g."""
     return result.plan(), result.f, result.g
 
 
-def _primal_adjoint(result, C):
+def _primal_adjoint(result, C, symmetric=False):
     """Implicit differentiation of ``<P, C>`` at the Sinkhorn fixed point.
 
     Writing the plan as ``exp((f + g - C) / eps)`` with the marginal
@@ -51,6 +51,12 @@ def _primal_adjoint(result, C):
     ``Q = P / a`` and ``R = P / b`` that is ``alpha = rowmean_Q(C) - Q beta``
     and ``(I - R^T Q) beta = colmean_R(C) - R^T rowmean_Q(C)``, a system whose
     null vector (constants) is removed by the rank-one term ``1 b^T``.
+
+    A ``symmetric`` problem (``OT(a, a)`` on a symmetric cost) has
+    ``alpha = beta``, the solution of ``(I + Q) alpha = rowmean_Q(C)``. As eps
+    shrinks its plan nears ``diag(a)``, so ``I - R^T Q`` nears zero (singular
+    in float64 already at eps = 1% of the mean cost), while ``I + Q`` keeps its
+    eigenvalues in (1, 2] (``Q`` is similar to a positive definite kernel).
     """
     backend = get_backend(C)
     xp = backend.xp
@@ -59,15 +65,35 @@ def _primal_adjoint(result, C):
     with np.errstate(divide="ignore"):
         log_a, log_b = xp.log(a), xp.log(b)
     Q = backend.plan_matrix(C, result.f, result.g, xp.zeros(n), log_b, eps)
-    R = backend.plan_matrix(C, result.f, result.g, log_a, xp.zeros(m), eps)
     row_mean = xp.einsum("ij,ij->i", Q, C)
-    col_mean = xp.einsum("ij,ij->j", R, C)
-    system = xp.eye(m) - R.T @ Q + xp.outer(xp.ones(m), b)
-    beta = xp.linalg.solve(system, col_mean - R.T @ row_mean)
-    alpha = row_mean - Q @ beta
+    if symmetric:
+        alpha = beta = xp.linalg.solve(xp.eye(n) + Q, row_mean)
+    else:
+        R = backend.plan_matrix(C, result.f, result.g, log_a, xp.zeros(m), eps)
+        col_mean = xp.einsum("ij,ij->j", R, C)
+        system = xp.eye(m) - R.T @ Q + xp.outer(xp.ones(m), b)
+        beta = _solve_nearly_singular(xp, system, col_mean - R.T @ row_mean)
+        alpha = row_mean - Q @ beta
     P = a[:, None] * Q
     grad_C = P * (1.0 - (C - alpha[:, None] - beta[None, :]) / eps)
     return grad_C, alpha, beta
+
+
+def _solve_nearly_singular(xp, system, rhs):
+    """``system^-1 rhs``, or a least-squares solution where ``system`` is singular.
+
+    At small eps the plan splits into blocks joined by underflowed entries, and
+    each block adds a null direction to the adjoint system: opposite constant
+    shifts of ``alpha`` and ``beta`` on the block, which leave ``dL/dC``
+    unchanged. LU stops on them; least squares (slower) picks one solution.
+    """
+    try:
+        solution = xp.linalg.solve(system, rhs)
+        if bool(xp.isfinite(solution).all()):
+            return solution
+    except np.linalg.LinAlgError:
+        pass
+    return xp.linalg.lstsq(system, rhs, rcond=None)[0]
 
 
 def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
@@ -85,6 +111,7 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
     """
     xp = get_backend(C).xp
     n, m = C.shape
+    check_cost_scale(float(xp.abs(C).max()), eps)
     K = xp.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
     us, vs, Kvs, KTus = [], [xp.ones(m)], [], []
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -94,8 +121,9 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
             KTus.append(K.T @ us[-1])
             vs.append(b / KTus[-1])
     u, v = us[-1], vs[-1]
+    # Zero weights give zero scalings, legitimately; elsewhere a zero is underflow.
     if not (bool(xp.isfinite(u).all()) and bool(xp.isfinite(v).all())
-            and bool((u > 0).all()) and bool((v > 0).all())):
+            and bool((u[a > 0] > 0).all()) and bool((v[b > 0] > 0).all())):
         return _log_domain_fallback(C, a, b, eps, n_iter, with_grad)
     KC = K * C
     loss = float(u @ KC @ v)
@@ -457,7 +485,9 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
             )
             res = solve_self(w1, C) if symmetric else solve_pair(w1, w2, C)
             loss = res.value if kind == "dual" else res.transport_cost
-            grad_C, grad_w1, grad_w2 = adjoint(res, C) if need_grad else (None,) * 3
+            grad_C, grad_w1, grad_w2 = (
+                adjoint(res, C, symmetric) if need_grad else (None,) * 3
+            )
         # In OT(a, a) both marginals are a: the weight gradient gets both slots.
         grad_w = grad_w1 + grad_w2 if key == "xx" and need_grad else grad_w1
         terms[key] = (loss, grad_C, grad_w)

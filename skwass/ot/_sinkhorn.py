@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from skwass._backend import device_backend, get_backend
 from skwass.ot._costs import POINT_METRICS, cost_matrix
 from skwass.ot._validation import (
+    check_cost_scale,
     check_eps,
     check_float_array,
     check_points,
@@ -156,14 +157,34 @@ def _check_solver_options(tol, max_iter, eps_scaling):
         )
 
 
-def _warn_if_not_converged(converged, n_iter, error, tol):
-    if not converged:
-        warnings.warn(
-            f"Sinkhorn did not converge in {n_iter} iterations: L1 marginal error "
-            f"{error:.3g} > tol={tol:.3g}. Increase max_iter or eps.",
-            ConvergenceWarning,
-            stacklevel=3,
+def _plan_resolution(f, g, eps):
+    """Bound on the L1 marginal error that rounding alone gives the plan of ``(f, g)``.
+
+    ``f_i + g_j - C_ij`` is formed from float64 numbers as large as the
+    potentials, so each ``exp((f_i + g_j - C_ij) / eps)`` is off by a relative
+    ``~ 2 finfo.eps (|f_i| + |g_j|) / eps``; the solver's kernel and the
+    returned plan each carry such an error, rows and columns both count.
+    """
+    scale = float(np.abs(f).max(initial=0.0) + np.abs(g).max(initial=0.0))
+    return 8.0 * np.finfo(np.float64).eps * scale / eps
+
+
+def _warn_if_not_converged(converged, n_iter, error, tol, resolution=0.0):
+    if converged:
+        return
+    if resolution > tol:
+        advice = (
+            f"The potentials are so large against eps that float64 resolves the plan only "
+            f"to about {resolution:.1g}: shift or rescale the costs, or increase eps or tol."
         )
+    else:
+        advice = "Increase max_iter or eps."
+    warnings.warn(
+        f"Sinkhorn did not converge in {n_iter} iterations: L1 marginal error "
+        f"{error:.3g} > tol={tol:.3g}. {advice}",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
 
 
 def _warn_if_batch_not_converged(converged, marginal_error, tol):
@@ -184,14 +205,14 @@ def _finish(f, g, statistics, n_iter, tol, eps, a, b, cost):
     ``converged`` is judged on the returned plan's own marginal error, not on
     the solver's last in-loop estimate, so the two fields always agree.
     """
+    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(g))):
+        raise FloatingPointError(
+            "Sinkhorn produced non-finite potentials: increase eps or rescale the costs."
+        )
     transport_cost, row_sums, col_sums = statistics(f, g)
     error = float(np.abs(row_sums - a).sum() + np.abs(col_sums - b).sum())
     converged = error <= tol
-    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(g))):
-        raise FloatingPointError(
-            "Sinkhorn produced non-finite potentials; this is a bug, please report it."
-        )
-    _warn_if_not_converged(converged, n_iter, error, tol)
+    _warn_if_not_converged(converged, n_iter, error, tol, _plan_resolution(f, g, eps))
     return SinkhornResult(
         f=f,
         g=g,
@@ -215,6 +236,7 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
     rows, cols = a > 0, b > 0
     full_support = rows.all() and cols.all()
     C_support = C if full_support else np.ascontiguousarray(C[np.ix_(rows, cols)])
+    check_cost_scale(np.abs(C).max(), eps)
     log_a, log_b = np.log(a[rows]), np.log(b[cols])
 
     if init is None:
@@ -244,7 +266,10 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
     def cost():
         return C
 
-    if done:
+    # The solver's statistics come from its absorbed kernel; they describe the
+    # plan that plan() forms from (f, g) only while rounding cannot tell the two
+    # apart at this tolerance.
+    if done and _plan_resolution(f, g, eps) <= 0.1 * tol:
         def statistics(f, g):
             return transport_cost, a, col_sums
 
@@ -320,6 +345,8 @@ def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
     """
     backend = get_backend(C)
     B, n, m = C.shape
+    for scale, eps_k in zip(np.abs(C).max(axis=(1, 2)), eps, strict=True):
+        check_cost_scale(scale, eps_k)
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     if init is None:
@@ -345,7 +372,9 @@ def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
                 C, log_a, log_b, stage_eps, f, g, stage_tol, budget,
                 _ABSORPTION_THRESHOLD[C.dtype], last,
             )
-            if last and done.all():
+            if last and done.all() and all(
+                _plan_resolution(f[k], g[k], eps[k]) <= 0.1 * tol for k in range(B)
+            ):
                 statistics = cost, a, cols
         else:
             it, _ = backend.sinkhorn_batch(C, log_a, log_b, stage_eps, f, g, stage_tol, budget)
@@ -370,6 +399,7 @@ def _solve_symmetric(a, C, eps, tol, max_iter):
     divergences, where alternating Sinkhorn converges very slowly.
     """
     backend = get_backend(C)
+    check_cost_scale(np.abs(C).max(), eps)
     if C.dtype == np.float32:
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):
@@ -387,6 +417,7 @@ def _solve_symmetric_online(X, a, eps, metric, tol, max_iter):
     """:func:`_solve_symmetric` on the costs between the points ``X``, never stored."""
     backend = get_backend(X)
     code = backend.METRIC_CODES[metric]
+    check_cost_scale(_diameter(X.max(axis=0) - X.min(axis=0), metric), eps, X.dtype)
     if X.dtype == np.float32:
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):
@@ -404,11 +435,13 @@ def _solve_symmetric_online(X, a, eps, metric, tol, max_iter):
 def _diameter(span, metric):
     """Largest possible cost, from the bounding box ``span`` of both clouds."""
     span = np.asarray(span, dtype=np.float64)
-    return {
-        "sqeuclidean": float(span @ span),
-        "euclidean": float(np.sqrt(span @ span)),
-        "cityblock": float(span.sum()),
-    }[metric]
+    # An overflow gives inf, which check_cost_scale then refuses.
+    with np.errstate(over="ignore"):
+        return {
+            "sqeuclidean": float(span @ span),
+            "euclidean": float(np.sqrt(span @ span)),
+            "cityblock": float(span.sum()),
+        }[metric]
 
 
 def _resolve_mode(mode, metric, n, m, itemsize):
@@ -428,12 +461,14 @@ def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
+    span = np.maximum(X.max(axis=0), Y.max(axis=0)) - np.minimum(
+        X.min(axis=0), Y.min(axis=0)
+    )
+    diameter = _diameter(span, metric)
+    check_cost_scale(diameter, eps, X.dtype)
     if init is None:
         f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
-        span = np.maximum(X.max(axis=0), Y.max(axis=0)) - np.minimum(
-            X.min(axis=0), Y.min(axis=0)
-        )
-        stages = _eps_schedule(eps, _diameter(span, metric), eps_scaling)
+        stages = _eps_schedule(eps, diameter, eps_scaling)
     else:
         f, g = init[0].copy(), init[1].copy()
         stages = [eps]

@@ -77,6 +77,37 @@ def check_eps(eps, name="eps"):
     return eps
 
 
+# The plan exp((f + g - C) / eps) is formed from potentials and costs held in
+# float64, each rounded to about finfo.eps times the cost scale, so its entries
+# carry a relative error of about finfo.eps * scale / eps. Below this ratio of
+# eps to the cost scale that error exceeds 0.1%: no tolerance can be met and
+# the algorithmic loss W_L is meaningless.
+MIN_EPS_PER_COST = 1e3 * np.finfo(np.float64).eps
+
+
+def check_cost_scale(cost_scale, eps, dtype=np.float64):
+    """Refuse costs that overflow, and an ``eps`` too small for their scale.
+
+    ``cost_scale`` bounds the absolute costs (the largest entry, or the
+    diameter of the point clouds); ``dtype`` is the one they are computed in.
+    """
+    cost_scale = float(cost_scale)
+    # The costs must fit their dtype, and sums of two potentials and a cost float64.
+    if not (np.isfinite(4.0 * cost_scale) and cost_scale <= float(np.finfo(dtype).max)):
+        raise ValueError(
+            f"The costs reach {cost_scale:.3g}: they overflow {np.dtype(dtype)} sums of "
+            "potentials and costs. Rescale the points or the cost matrix."
+        )
+    limit = max(MIN_EPS_PER_COST * cost_scale, np.finfo(np.float64).tiny)
+    if eps < limit:
+        raise ValueError(
+            f"eps={eps:.3g} is too small for costs up to {cost_scale:.3g}: float64 "
+            f"potentials resolve the plan only for eps >= {limit:.3g} "
+            f"({MIN_EPS_PER_COST:.1e} x the largest cost). Increase eps, rescale the "
+            "costs, or use exact OT (skwass.ot.wasserstein)."
+        )
+
+
 def check_positive_int(value, name):
     """Return ``value`` as an int >= 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
