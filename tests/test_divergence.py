@@ -135,11 +135,47 @@ def test_unrolled_loss_falls_back_to_the_log_domain(rng):
         np.testing.assert_allclose(g_log, g_scaled, rtol=1e-11, atol=1e-13)
 
 
-def test_unrolled_overflow_with_a_zero_weight_is_an_error(rng):
-    X, Y, a, _ = random_problem(rng, 5, 5)
-    a[1] = 0.0
-    with pytest.raises(FloatingPointError, match="positive weights"):
-        sinkhorn_loss(X, Y + 50.0, a / a.sum(), eps=1e-3)
+def test_log_domain_unrolled_loss_with_zero_weights(rng):
+    # It raised FloatingPointError ("positive weights") when the scalings
+    # overflowed and a weight was zero.
+    from skwass.ot._divergence import _unrolled_sinkhorn_log
+
+    X, Y, a, b = random_problem(rng, 5, 6)
+    a[1], b[4] = 0.0, 0.0
+    a, b = a / a.sum(), b / b.sum()
+    C = cost_matrix(X, Y)
+    # Where the scalings do not overflow, both forms agree, zero weights included.
+    scaled = _unrolled_sinkhorn(C, a, b, 0.3, 8)
+    logged = _unrolled_sinkhorn_log(C, a, b, 0.3, 8)
+    assert logged[0] == pytest.approx(scaled[0], rel=1e-13)
+    for g_log, g_scaled in zip(logged[1:], scaled[1:], strict=True):
+        np.testing.assert_allclose(g_log, g_scaled, rtol=1e-10, atol=1e-12)
+    # Where they overflow: long-double scaling iterations and one-sided differences.
+    eps = 0.002
+    C_long = C.astype(np.longdouble)
+    K = np.exp(-(C_long - C_long.min(axis=1, keepdims=True)) / eps)
+    v = np.ones(6, dtype=np.longdouble)
+    with np.errstate(over="raise", under="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(20):
+            u = a / (K @ v)
+            v = b / (K.T @ u)
+    expected = float(u @ (K * C_long) @ v)
+    with np.errstate(all="ignore"):
+        K64 = np.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
+        v64 = np.ones(6)
+        for _ in range(20):
+            u64 = a / (K64 @ v64)
+            v64 = b / (K64.T @ u64)
+    assert not np.isfinite(u64).all() or not np.isfinite(v64).all()  # the fallback case
+    loss, grad_X, grad_a = sinkhorn_loss(X, Y, a, b, eps=eps, return_grad=True)
+    assert loss == pytest.approx(expected, rel=1e-11)
+    assert np.all(np.isfinite(grad_X)) and np.all(np.isfinite(grad_a))
+    np.testing.assert_array_equal(grad_X[1], 0.0)
+    direction = -a.copy()
+    direction[1] = 1.0
+    h = 1e-8
+    one_sided = (sinkhorn_loss(X, Y, a + h * direction, b, eps=eps) - loss) / h
+    assert grad_a @ direction == pytest.approx(one_sided, rel=1e-4, abs=1e-6)
 
 
 def mmd_minus_cost(X, Y, a, b, metric):

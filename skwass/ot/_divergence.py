@@ -106,8 +106,7 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
     kernel is one product of those stacks. Row shifts of ``K`` leave ``P_L``
     unchanged and keep it from underflowing. When the scalings or the
     gradients still over- or underflow (small ``eps``), the same iterations are
-    run in the log domain (:func:`_unrolled_sinkhorn_log`), which needs
-    positive weights.
+    run in the log domain (:func:`_unrolled_sinkhorn_log`).
     """
     xp = get_backend(C).xp
     n, m = C.shape
@@ -160,12 +159,14 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
 
 
 def _log_domain_fallback(C, a, b, eps, n_iter, with_grad):
-    if bool((a > 0).all()) and bool((b > 0).all()):
-        return _unrolled_sinkhorn_log(C, a, b, eps, n_iter, with_grad)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _unrolled_sinkhorn_log(C, a, b, eps, n_iter, with_grad)
+    if all(g is None or bool(get_backend(C).xp.isfinite(g).all()) for g in out[1:]):
+        return out
     raise FloatingPointError(
-        f"The unrolled Sinkhorn scalings over/underflowed at eps={eps:.3g}, and the "
-        "log-domain iterations need positive weights: drop the zero weights, increase "
-        "eps, or use sinkhorn_divergence without n_iter (log-stable)."
+        f"The unrolled Sinkhorn gradient overflows at eps={eps:.3g}, even in the log "
+        "domain (a zero-weight point far from the others): increase eps, drop the "
+        "zero weights, or use sinkhorn_divergence without n_iter (log-stable)."
     )
 
 
@@ -181,47 +182,56 @@ def _lse(xp, Z, axis):
 def _unrolled_sinkhorn_log(C, a, b, eps, n_iter, with_grad=True):
     """:func:`_unrolled_sinkhorn` with the scalings kept as logs: no over/underflow.
 
-    With ``alpha = eps log u`` and ``beta = eps log v`` the iterations read
-    ``alpha = eps log a - eps LSE_j((beta_j - C_ij) / eps)`` and
-    ``beta = eps log b - eps LSE_i((alpha_i - C_ij) / eps)`` from ``beta = 0``.
-    Each log-sum-exp's derivative is its softmax (``S`` over a row, ``T`` over
-    a column), recomputed from the stored ``alpha``/``beta`` in the reverse
-    sweep: ``O(n m)`` memory, four exponentials per entry and iteration
-    (against two multiply-adds for the scalings), hence a fallback only.
-    Positive weights only.
+    With ``alpha = eps log u = eps log a + A`` and ``beta = eps log v = eps log
+    b + B`` the iterations read ``A = -eps LSE_j((beta_j - C_ij) / eps)`` and
+    ``B = -eps LSE_i((alpha_i - C_ij) / eps)`` from ``beta = 0``. The reduced
+    potentials ``A``, ``B`` stay finite where a weight is zero (``alpha =
+    -inf``), and so does the reverse sweep written with them: the softmaxes
+    (derivatives of the log-sum-exps) are ``a_i T_ij`` over a column and
+    ``S_ij b_j`` over a row, ``T = exp((A_i + B_j - C_ij) / eps)`` and ``S``
+    the same with the previous ``B``, and the adjoints of ``alpha`` and
+    ``beta`` are carried divided by ``a`` and ``b`` (``dL/da`` is ``eps``
+    times the former). ``O(n m)`` memory, four exponentials per entry and
+    iteration (against two multiply-adds for the scalings), hence a fallback.
     """
     xp = get_backend(C).xp
     n, m = C.shape
-    log_a, log_b = xp.log(a), xp.log(b)
-    alphas, betas = [], [xp.zeros(m)]
+    with np.errstate(divide="ignore"):
+        log_a, log_b = xp.log(a), xp.log(b)
+    As, Bs = [], []
+    beta = xp.zeros(m)
     for _ in range(n_iter):
-        alphas.append(eps * (log_a - _lse(xp, (betas[-1][None, :] - C) / eps, axis=1)))
-        betas.append(eps * (log_b - _lse(xp, (alphas[-1][:, None] - C) / eps, axis=0)))
-    P = xp.exp((alphas[-1][:, None] + betas[-1][None, :] - C) / eps)
+        As.append(-eps * _lse(xp, (beta[None, :] - C) / eps, axis=1))
+        Bs.append(-eps * _lse(xp, (eps * log_a + As[-1])[:, None] / eps - C / eps, axis=0))
+        beta = eps * log_b + Bs[-1]
+    T = xp.exp((As[-1][:, None] + Bs[-1][None, :] - C) / eps)
+    P = a[:, None] * T * b[None, :]
     PC = P * C
     loss = float(PC.sum())
     if not with_grad:
         return loss, None, None, None
-    # Reverse sweep, seeded by loss = sum P * C with P = exp((alpha + beta - C) / eps).
+    # Reverse sweep, seeded by loss = sum P * C with P = exp((alpha + beta - C) / eps);
+    # adjoint_A is the adjoint of alpha over a, adjoint_B that of beta over b.
     grad_C = P - PC / eps
-    grad_alpha = PC.sum(axis=1) / eps
-    grad_beta = PC.sum(axis=0) / eps
+    adjoint_A = (T * C) @ b / eps
+    adjoint_B = a @ (T * C) / eps
     grad_a = xp.zeros(n)
     grad_b = xp.zeros(m)
     for ell in range(n_iter - 1, -1, -1):
         # beta = eps log b - eps LSE_i((alpha_i - C_ij) / eps)
-        grad_b += eps * grad_beta / b
-        Z = (alphas[ell][:, None] - C) / eps
-        T = xp.exp(Z - _lse(xp, Z, axis=0)[None, :])
-        grad_C += T * grad_beta[None, :]
-        grad_alpha = grad_alpha - T @ grad_beta
-        # alpha = eps log a - eps LSE_j((beta_prev_j - C_ij) / eps)
-        grad_a += eps * grad_alpha / a
-        Z = (betas[ell][None, :] - C) / eps
-        S = xp.exp(Z - _lse(xp, Z, axis=1)[:, None])
-        grad_C += S * grad_alpha[:, None]
-        grad_beta = -(S.T @ grad_alpha)
-        grad_alpha = xp.zeros(n)
+        grad_b += eps * adjoint_B
+        T = xp.exp((As[ell][:, None] + Bs[ell][None, :] - C) / eps)
+        adjoint_beta = b * adjoint_B
+        grad_C += a[:, None] * T * adjoint_beta[None, :]
+        adjoint_A = adjoint_A - T @ adjoint_beta
+        # alpha = eps log a - eps LSE_j((beta_prev_j - C_ij) / eps), beta_prev = 0 first
+        grad_a += eps * adjoint_A
+        adjoint_alpha = a * adjoint_A
+        previous_B = Bs[ell - 1] if ell > 0 else xp.zeros(m)
+        S = xp.exp((As[ell][:, None] + previous_B[None, :] - C) / eps)
+        grad_C += S * (b if ell > 0 else xp.ones(m))[None, :] * adjoint_alpha[:, None]
+        adjoint_B = -(S.T @ adjoint_alpha)
+        adjoint_A = xp.zeros(n)
     return loss, grad_C, grad_a, grad_b
 
 
