@@ -38,7 +38,7 @@ from skwass.ot._sinkhorn import (
     _warn_if_not_converged,
     check_point_batches,
 )
-from skwass.ot._validation import check_cost_scale, check_eps, check_weights
+from skwass.ot._validation import check_cost_scale, check_eps, check_weights, largest_cost
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -140,7 +140,7 @@ def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch)
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):
         log_a, log_b = xp.asarray(np.log(a)), xp.asarray(np.log(b))
-    for scale, eps_k in zip(backend.to_host(xp.abs(C).max(axis=(1, 2))), eps, strict=True):
+    for scale, eps_k in zip(backend.to_host(largest_cost(C, axis=(1, 2))), eps, strict=True):
         check_cost_scale(scale, eps_k)
     state = backend.prepare(C)
     if init is None:
@@ -281,7 +281,7 @@ def _check_point_batches(backend, X, Y):
 def _solve_symmetric(backend, a, C, eps, tol, max_iter):
     """``OT(a, a)`` on one symmetric ``(n, n)`` device cost (averaged update)."""
     xp = backend.xp
-    check_cost_scale(float(xp.abs(C).max()), eps)
+    check_cost_scale(float(largest_cost(C)), eps)
     if C.dtype == np.float32:
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):

@@ -29,7 +29,13 @@ from skwass.ot._sinkhorn import (
     sinkhorn,
     sinkhorn_points,
 )
-from skwass.ot._validation import check_cost_scale, check_eps, check_points, check_weights
+from skwass.ot._validation import (
+    check_cost_scale,
+    check_eps,
+    check_points,
+    check_weights,
+    largest_cost,
+)
 
 # ---------------------------------------------------------------------------
 # Adjoints dL/dC and dL/da of one OT term
@@ -110,7 +116,7 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
     """
     xp = get_backend(C).xp
     n, m = C.shape
-    check_cost_scale(float(xp.abs(C).max()), eps)
+    check_cost_scale(float(largest_cost(C)), eps)
     K = xp.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
     us, vs, Kvs, KTus = [], [xp.ones(m)], [], []
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):

@@ -17,6 +17,7 @@ from skwass.ot._validation import (
     check_float_array,
     check_points,
     check_weights,
+    largest_cost,
 )
 
 # A dense solve keeps the cost matrix and one kernel matrix of the same size;
@@ -236,7 +237,7 @@ def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
     rows, cols = a > 0, b > 0
     full_support = rows.all() and cols.all()
     C_support = C if full_support else np.ascontiguousarray(C[np.ix_(rows, cols)])
-    check_cost_scale(np.abs(C).max(), eps)
+    check_cost_scale(largest_cost(C), eps)
     log_a, log_b = np.log(a[rows]), np.log(b[cols])
 
     if init is None:
@@ -345,7 +346,7 @@ def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
     """
     backend = get_backend(C)
     B, n, m = C.shape
-    for scale, eps_k in zip(np.abs(C).max(axis=(1, 2)), eps, strict=True):
+    for scale, eps_k in zip(largest_cost(C, axis=(1, 2)), eps, strict=True):
         check_cost_scale(scale, eps_k)
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
@@ -399,7 +400,7 @@ def _solve_symmetric(a, C, eps, tol, max_iter):
     divergences, where alternating Sinkhorn converges very slowly.
     """
     backend = get_backend(C)
-    check_cost_scale(np.abs(C).max(), eps)
+    check_cost_scale(largest_cost(C), eps)
     if C.dtype == np.float32:
         tol = max(tol, _FLOAT32_TOL_FLOOR)
     with np.errstate(divide="ignore"):

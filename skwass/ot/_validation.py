@@ -85,6 +85,11 @@ def check_eps(eps, name="eps"):
 MIN_EPS_PER_COST = 1e3 * np.finfo(np.float64).eps
 
 
+def largest_cost(C, axis=None):
+    """Largest absolute entry of ``C`` (along ``axis``), with no temporary of its size."""
+    return np.maximum(C.max(axis=axis), -C.min(axis=axis))
+
+
 def check_cost_scale(cost_scale, eps, dtype=np.float64):
     """Refuse costs that overflow, and an ``eps`` too small for their scale.
 
