@@ -90,6 +90,25 @@ def test_euclidean_subgradient_at_zero_distance():
     assert np.all(np.isfinite(grad_X))
 
 
+def unrolled_in_long_double(C, a, b, eps, n_iter):
+    """W_L from scaling iterations in long double (exponents up to e^11356, where
+    float64 stops at e^709), and whether the same iterations overflow in float64."""
+    results = []
+    for dtype in (np.longdouble, np.float64):
+        C_t = C.astype(dtype)
+        K = np.exp(-(C_t - C_t.min(axis=1, keepdims=True)) / eps)
+        v = np.ones(C.shape[1], dtype=dtype)
+        with np.errstate(all="raise" if dtype == np.longdouble else "ignore",
+                         under="ignore", divide="ignore", invalid="ignore"):
+            for _ in range(n_iter):
+                u = a / (K @ v)
+                v = b / (K.T @ u)
+        results.append((u, v, K, C_t))
+    u, v, K, C_long = results[0]
+    u64, v64 = results[1][:2]
+    return float(u @ (K * C_long) @ v), not (np.isfinite(u64).all() and np.isfinite(v64).all())
+
+
 def test_unrolled_loss_falls_back_to_the_log_domain(rng):
     """Where the scalings overflow, W_L comes from log-domain iterations.
 
@@ -101,21 +120,8 @@ def test_unrolled_loss_falls_back_to_the_log_domain(rng):
     eps = 0.002  # cost spreads of ~8000 eps: float64 scalings overflow
     from skwass.ot._divergence import _unrolled_sinkhorn_log
 
-    C_long = C.astype(np.longdouble)
-    K = np.exp(-(C_long - C_long.min(axis=1, keepdims=True)) / eps)
-    v = np.ones(6, dtype=np.longdouble)
-    with np.errstate(over="raise", under="ignore"):
-        for _ in range(20):
-            u = a / (K @ v)
-            v = b / (K.T @ u)
-    expected = float(u @ (K * C_long) @ v)
-    with np.errstate(all="ignore"):
-        K64 = np.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
-        v64 = np.ones(6)
-        for _ in range(20):
-            u64 = a / (K64 @ v64)
-            v64 = b / (K64.T @ u64)
-    assert not (np.isfinite(u64).all() and np.isfinite(v64).all())  # the fallback case
+    expected, overflows = unrolled_in_long_double(C, a, b, eps, 20)
+    assert overflows  # the fallback case
     loss, grad_X, grad_a = sinkhorn_loss(X, Y, a, b, eps=eps, return_grad=True)
     assert loss == pytest.approx(expected, rel=1e-11)
     direction = rng.normal(size=5)
@@ -152,21 +158,8 @@ def test_log_domain_unrolled_loss_with_zero_weights(rng):
         np.testing.assert_allclose(g_log, g_scaled, rtol=1e-10, atol=1e-12)
     # Where they overflow: long-double scaling iterations and one-sided differences.
     eps = 0.002
-    C_long = C.astype(np.longdouble)
-    K = np.exp(-(C_long - C_long.min(axis=1, keepdims=True)) / eps)
-    v = np.ones(6, dtype=np.longdouble)
-    with np.errstate(over="raise", under="ignore", divide="ignore", invalid="ignore"):
-        for _ in range(20):
-            u = a / (K @ v)
-            v = b / (K.T @ u)
-    expected = float(u @ (K * C_long) @ v)
-    with np.errstate(all="ignore"):
-        K64 = np.exp(-(C - C.min(axis=1, keepdims=True)) / eps)
-        v64 = np.ones(6)
-        for _ in range(20):
-            u64 = a / (K64 @ v64)
-            v64 = b / (K64.T @ u64)
-    assert not np.isfinite(u64).all() or not np.isfinite(v64).all()  # the fallback case
+    expected, overflows = unrolled_in_long_double(C, a, b, eps, 20)
+    assert overflows  # the fallback case
     loss, grad_X, grad_a = sinkhorn_loss(X, Y, a, b, eps=eps, return_grad=True)
     assert loss == pytest.approx(expected, rel=1e-11)
     assert np.all(np.isfinite(grad_X)) and np.all(np.isfinite(grad_a))
