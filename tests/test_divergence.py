@@ -413,3 +413,18 @@ def test_smallest_resolved_eps_gives_values_within_their_bounds():
         divergence = sinkhorn_divergence(X, Y, eps=1e-6 * C.mean(), kind="primal",
                                          max_iter=100_000)
     assert divergence == pytest.approx(2 * exact, rel=1e-3)
+
+
+def test_unrolled_gradient_overflow_falls_back_quietly():
+    # Scalings finite but the reverse sweep overflows (it divides by K v):
+    # the log-domain fallback copes, so no RuntimeWarning reaches the user
+    # (pytest turns one into an error) and the result matches long double.
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(8, 2)), rng.normal(size=(9, 2)) * 2
+    a, b = np.full(8, 1 / 8), np.full(9, 1 / 9)
+    C = cost_matrix(X, Y)
+    eps = 0.0069
+    scaled = _unrolled_sinkhorn(C, a, b, eps, 20)
+    expected, _ = unrolled_in_long_double(C, a, b, eps, 20)
+    assert scaled[0] == pytest.approx(expected, rel=1e-10)
+    assert all(np.isfinite(g).all() for g in scaled[1:])

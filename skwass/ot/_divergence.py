@@ -136,27 +136,29 @@ def _unrolled_sinkhorn(C, a, b, eps, n_iter, with_grad=True):
         return loss, None, None, None
     # Reverse sweep, seeded by loss = u^T (K * C) v. The kernel's adjoint is
     # a sum of outer products, collected as two stacks and formed by one GEMM.
-    grad_u = KC @ v
-    grad_v = KC.T @ u
-    grad_a = xp.zeros(n)
-    grad_b = xp.zeros(m)
-    left, right = [], []
-    for ell in range(n_iter - 1, -1, -1):
-        # v = b / (K^T u)
-        grad_b += grad_v / KTus[ell]
-        grad_t = -grad_v * vs[ell + 1] / KTus[ell]
-        grad_u = grad_u + K @ grad_t
-        left.append(us[ell])
-        right.append(grad_t)
-        # u = a / (K v_prev)
-        grad_a += grad_u / Kvs[ell]
-        grad_s = -grad_u * us[ell] / Kvs[ell]
-        left.append(grad_s)
-        right.append(vs[ell])
-        grad_v = K.T @ grad_s
-        grad_u = xp.zeros(n)
-    grad_K = xp.column_stack(left) @ xp.column_stack(right).T + xp.outer(u, v) * C
-    grad_C = xp.outer(u, v) * K - grad_K * K / eps
+    # Over/underflow in it is caught below and sends W_L to the log domain.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        grad_u = KC @ v
+        grad_v = KC.T @ u
+        grad_a = xp.zeros(n)
+        grad_b = xp.zeros(m)
+        left, right = [], []
+        for ell in range(n_iter - 1, -1, -1):
+            # v = b / (K^T u)
+            grad_b += grad_v / KTus[ell]
+            grad_t = -grad_v * vs[ell + 1] / KTus[ell]
+            grad_u = grad_u + K @ grad_t
+            left.append(us[ell])
+            right.append(grad_t)
+            # u = a / (K v_prev)
+            grad_a += grad_u / Kvs[ell]
+            grad_s = -grad_u * us[ell] / Kvs[ell]
+            left.append(grad_s)
+            right.append(vs[ell])
+            grad_v = K.T @ grad_s
+            grad_u = xp.zeros(n)
+        grad_K = xp.column_stack(left) @ xp.column_stack(right).T + xp.outer(u, v) * C
+        grad_C = xp.outer(u, v) * K - grad_K * K / eps
     if not all(bool(xp.isfinite(g).all()) for g in (grad_C, grad_a, grad_b)):
         # The reverse sweep divides by K v and K^T u, which can underflow even
         # where the scalings themselves stayed finite.
