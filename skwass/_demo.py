@@ -117,7 +117,7 @@ def run_rbm(args):
     from sklearn.model_selection import train_test_split
 
     from skwass.datasets import load_mnist_small
-    from skwass.metrics import expected_hamming_error
+    from skwass.metrics import conditional_variance, expected_hamming_error, isolated_pixel_fraction
     from skwass.neural_network import WassersteinRBM
     from skwass.plotting import (
         plot_binary_samples,
@@ -158,18 +158,23 @@ def run_rbm(args):
         completion = expected_hamming_error(X_test, _complete_mean(model, X_missing),
                                             return_decomposition=True)
         models[name] = model
-        rows[name] = (-model.score(X_test), completion, elapsed)
+        sharpness = (conditional_variance(model, model.chains_),
+                     isolated_pixel_fraction(model.chains_, digits.image_shape))
+        rows[name] = (-model.score(X_test), completion, elapsed, sharpness)
 
     print(f"\n{'model':<18s} {'held-out W':>11s} {'completion error':>17s} "
-          f"{'(bias + variance)':>18s} {'fit [s]':>8s}")
-    for name, (w, (error, bias, variance), elapsed) in rows.items():
+          f"{'(bias + variance)':>18s} {'p(1-p)':>7s} {'isolated':>9s} {'fit [s]':>8s}")
+    for name, (w, (error, bias, variance), elapsed, (speckle, isolated)) in rows.items():
         print(f"{name:<18s} {w:>11.4f} {error:>17.3f} {f'({bias:.3f} + {variance:.3f})':>18s} "
-              f"{elapsed:>8.1f}")
+              f"{speckle:>7.4f} {isolated:>9.3f} {elapsed:>8.1f}")
     print("\nheld-out W: smoothed Wasserstein distance (eps = 0.1, Hamming cost over its mean "
           "over training pairs)\nbetween the PCD sample and the held-out images; lower is "
           "better. Completion error: expected\nnumber of wrong pixels when a random 3 x 3 "
           "patch of each held-out image is filled from the\nmodel's exact conditional "
-          "distribution (k = 9, Figure 7 of the paper).")
+          "distribution (k = 9, Figure 7 of the paper). Sharpness of the PCD\nsample: "
+          "p(1-p), the mean variance of each pixel's conditional given the others\n"
+          "(skwass.metrics.conditional_variance), and the fraction of on-pixels with no "
+          "on-neighbor\n(isolated_pixel_fraction); lower is sharper.")
 
     fig = plt.figure(figsize=(12, 8.5))
     grid = fig.add_gridspec(2, 3, height_ratios=[1, 1.1])

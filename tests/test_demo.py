@@ -44,7 +44,7 @@ def test_rbm_demo_table_and_figure(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "scikit-learn's 8 x 8 digits (fallback" in out
     assert "RBM (lam = inf)" in out and "RBM-W (lam = 0.1)" in out
-    assert "held-out W" in out and "completion error" in out
+    assert "held-out W" in out and "completion error" in out and "isolated" in out
     assert (tmp_path / "rbm_demo.png").stat().st_size > 10_000
 
 

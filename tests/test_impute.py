@@ -4,11 +4,15 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skwass.datasets import load_mnist_small
 from skwass.impute import (
     RBMDenoiser,
     RBMImputer,
@@ -85,7 +89,7 @@ def test_imputer_strategies_match_the_conditional(rbm, rng):
     assert set(np.unique(sample)) <= {0.0, 1.0}
 
 
-def test_imputer_fits_on_complete_rows_and_works_in_a_pipeline(rng):
+def test_imputer_works_in_a_pipeline(rng):
     y = rng.integers(0, 2, 80)
     X = np.where(rng.random((80, 5)) < 0.9, y[:, None], 1 - y[:, None]).astype(float)
     X_missing = X.copy()
@@ -93,8 +97,58 @@ def test_imputer_fits_on_complete_rows_and_works_in_a_pipeline(rng):
     rbm = BernoulliRBM(n_components=4, learning_rate=0.05, n_iter=30, random_state=0)
     pipe = make_pipeline(RBMImputer(rbm), LogisticRegression()).fit(X_missing, y)
     assert pipe.score(X_missing, y) > 0.9
-    with pytest.raises(ValueError, match="complete rows"):
-        RBMImputer(rbm).fit(np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match=r"features \[1\] missing in every row"):
+        RBMImputer(rbm).fit(np.array([[1.0, np.nan], [0.0, np.nan]]))
+
+
+def _digits_with_gaps(rng):
+    """8x8 digits, binarized, with 10% of the pixels of every row missing at random."""
+    X, y = load_mnist_small(digit=None, source="digits", return_X_y=True)
+    X_missing = X.copy()
+    for row in X_missing:
+        row[rng.choice(X.shape[1], round(0.1 * X.shape[1]), replace=False)] = np.nan
+    return train_test_split(X, X_missing, y, test_size=0.5, random_state=0)
+
+
+def test_imputer_fits_on_incomplete_digits(rng):
+    X_train, X_test, missing_train, missing_test, y_train, y_test = _digits_with_gaps(rng)
+    assert np.isnan(missing_train).any(axis=1).all()  # not one complete row
+    rbm = BernoulliRBM(n_components=64, learning_rate=0.1, n_iter=30, random_state=0)
+    imputer = RBMImputer(rbm, random_state=0)
+    pipe = make_pipeline(imputer, LogisticRegression(C=0.1, solver="newton-cg")).fit(missing_train, y_train)
+    complete = LogisticRegression(C=0.1, solver="newton-cg").fit(X_train, y_train).score(X_test, y_test)
+    assert pipe.score(missing_test, y_test) > complete - 0.05
+
+    # Expected Hamming error on the imputed pixels, against mean imputation.
+    gaps = np.isnan(missing_test)
+    errors = {}
+    for name, fitted in (("rbm", imputer.set_params(strategy="mean")),
+                         ("mean", SimpleImputer().fit(missing_train))):
+        filled = fitted.transform(missing_test)
+        errors[name] = expected_hamming_error(X_test[gaps][None], filled[gaps][None])
+    assert errors["rbm"] < 0.75 * errors["mean"]
+
+
+def test_fit_with_missing_values_redraws_them_from_the_model(rng):
+    # Two patterns; every row lacks one entry, so fit cannot use complete rows.
+    X = np.tile([[1.0, 1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]], (20, 1))
+    X_missing = X.copy()
+    X_missing[np.arange(40), rng.integers(0, 6, 40)] = np.nan
+    before = X_missing.copy()
+    rbm = WassersteinRBM(n_components=2, lam=1.0, learning_rate=0.5, n_pretrain_iter=150,
+                         n_iter=20, random_state=0)
+    imputer = RBMImputer(rbm, random_state=0).fit(X_missing)
+    np.testing.assert_array_equal(X_missing, before)  # the input is not modified
+    np.testing.assert_array_equal(imputer.transform(X_missing), X)
+    assert imputer.estimator_.n_steps_ == 170
+    assert len(imputer.estimator_.wasserstein_curve_) == 20
+    denoiser = RBMDenoiser(rbm, n_flips=1, random_state=0).fit(X_missing)
+    np.testing.assert_array_equal(denoiser.transform([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0]]), X[:1])
+
+
+def test_fit_with_missing_values_needs_partial_fit():
+    with pytest.raises(ValueError, match="PCA has no partial_fit"):
+        RBMImputer(PCA()).fit([[1.0, np.nan], [0.0, 1.0]])
 
 
 def test_expected_hamming_error_matches_enumeration(rbm):

@@ -348,6 +348,20 @@ def test_unconverged_sinkhorn_warns_once(rng):
     with pytest.warns(ConvergenceWarning, match="3 Sinkhorn solves") as record:
         model.fit(X)
     assert len(record) == 1
+    assert record[0].filename == __file__  # points at the caller
+
+
+def test_partial_fit_warns_on_unconverged_sinkhorn(rng):
+    X = _binary_data(rng)
+    model = WassersteinRBM(n_components=2, n_pretrain_iter=1, sinkhorn_max_iter=1,
+                           random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model.partial_fit(X)  # pretraining: no Sinkhorn solve
+    with pytest.warns(ConvergenceWarning, match="1 Sinkhorn solves") as record:
+        model.partial_fit(X)
+    assert len(record) == 1
+    assert record[0].filename == __file__
 
 
 def test_pickle_round_trip(model_and_data):

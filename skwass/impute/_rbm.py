@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 from scipy.special import expit, logsumexp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -34,6 +34,16 @@ def _log_weights(params, x, columns, values):
     base = W[:, others] @ x[others] + b
     z = values @ W[:, columns].T + base
     return a[others] @ x[others] + values @ a[columns] + np.logaddexp(0, z).sum(axis=1)
+
+
+def _check_fit_data(X):
+    """Refuse features that are never observed."""
+    empty = np.flatnonzero(np.isnan(X).all(axis=0))
+    if empty.size:
+        raise ValueError(
+            f"X has features {empty.tolist()[:10]} missing in every row; an RBM cannot "
+            "learn them. Drop them first."
+        )
 
 
 def _check_binary_row(x, where, missing_allowed=True):
@@ -145,16 +155,24 @@ def _summarize(values, proba, strategy, rng):
     return values[rng.choice(proba.size, p=proba)]
 
 
+def _clamped_gibbs_step(params, V, missing, rng):
+    """One block Gibbs step ``v -> h -> v`` that redraws only the ``missing`` entries.
+
+    Returns the new states and the visible conditionals ``P(v = 1 | h)``.
+    """
+    W, a, b = params
+    h = rng.uniform(size=(V.shape[0], W.shape[0])) < expit(V @ W.T + b)
+    p = expit(h @ W + a)
+    return np.where(missing, rng.uniform(size=V.shape) < p, V), p
+
+
 def _gibbs_complete(params, X, missing, strategy, n_gibbs, rng):
     """Clamped block Gibbs sampling of the missing entries of all rows at once."""
-    W, a, b = params
     V = np.where(missing, rng.uniform(size=X.shape) < 0.5, np.nan_to_num(X))
     mean = np.zeros_like(V)
     burn_in = n_gibbs // 2
     for step in range(n_gibbs):
-        h = rng.uniform(size=(V.shape[0], W.shape[0])) < expit(V @ W.T + b)
-        p = expit(h @ W + a)
-        V = np.where(missing, rng.uniform(size=V.shape) < p, V)
+        V, p = _clamped_gibbs_step(params, V, missing, rng)
         if step >= burn_in:
             mean += p  # Rao-Blackwellized marginals
     mean /= n_gibbs - burn_in
@@ -169,10 +187,67 @@ def _default_estimator(estimator):
     return WassersteinRBM() if estimator is None else estimator
 
 
-class RBMImputer(TransformerMixin, BaseEstimator):
+def _fit_rbm(estimator, X, rng):
+    """A fitted clone of ``estimator`` (``None``: ``WassersteinRBM()``) on ``X``, NaN where missing.
+
+    Complete data goes to ``fit``. Otherwise the training runs through
+    ``partial_fit`` with the same epochs and batches as ``fit``, and before
+    each update the missing entries of the batch are redrawn by one clamped
+    Gibbs step from the current model, starting from the previous draw (a
+    persistent chain, as PCD is for the model sample). This is stochastic
+    EM: for data missing at random the likelihood gradient of the observed
+    entries is ``E[grad log p(x_obs, x_mis)]`` under ``p(x_mis | x_obs)``,
+    so the positive phase on completed rows drawn from that conditional is
+    unbiased where the chain has mixed. Marginalizing the missing entries
+    instead has no closed form for an RBM (summing them out couples the
+    hidden units). The Wasserstein term compares the model with the
+    completed data, the model's own best guess of the full data.
+    """
+    model = clone(_default_estimator(estimator))
+    missing = np.isnan(X)
+    if not missing.any():
+        return model.fit(X)
+    if not hasattr(model, "partial_fit"):
+        raise ValueError(
+            f"X has missing values and {type(model).__name__} has no partial_fit to train "
+            "while they are redrawn; pass an RBM with partial_fit or complete rows."
+        )
+    n = X.shape[0]
+    batch_size = min(getattr(model, "batch_size", None) or n, n)
+    n_batches = -(-n // batch_size)
+    if hasattr(model, "n_pretrain_iter"):
+        # fit counts pretraining in epochs, partial_fit in updates.
+        model.set_params(n_pretrain_iter=model.n_pretrain_iter * n_batches)
+    n_epochs = getattr(model, "n_pretrain_iter", 0) + model.n_iter
+    observed_mean = np.nanmean(X, axis=0)
+    V = np.where(missing, rng.uniform(size=X.shape) < np.nan_to_num(observed_mean), X)
+    for _ in range(n_epochs):
+        order = rng.permutation(n) if n_batches > 1 else np.arange(n)
+        for batch in gen_batches(n, batch_size):
+            rows = order[batch]
+            if hasattr(model, "components_"):
+                V[rows], _ = _clamped_gibbs_step(
+                    _rbm_parameters(model), V[rows], missing[rows], rng
+                )
+            model.partial_fit(V[rows])
+    return model
+
+
+class _FitsOnMissing:
+    """``fit`` takes NaN entries (see :func:`_fit_rbm`)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class RBMImputer(_FitsOnMissing, TransformerMixin, BaseEstimator):
     """Fill missing binary entries (NaN) from an RBM's conditional distribution.
 
-    ``fit`` trains a clone of ``estimator`` on the complete rows; ``transform``
+    ``fit`` trains a clone of ``estimator`` on all rows, redrawing their
+    missing entries from the model before each update (stochastic EM, see
+    ``Notes``); ``transform``
     replaces the ``k`` NaN of each row using ``p(x | known entries)``: exactly,
     by enumerating the ``2**k`` completions, when ``k <= max_exact``, and by
     clamped Gibbs sampling otherwise.
@@ -202,6 +277,18 @@ class RBMImputer(TransformerMixin, BaseEstimator):
         The fitted RBM.
     n_features_in_ : int
         Number of features seen during fit.
+
+    Notes
+    -----
+    With missing entries in ``X``, ``fit`` needs ``estimator.partial_fit``
+    and runs the epochs and batches of ``estimator.fit`` through it. Before
+    each update, the missing entries of the batch are redrawn by one Gibbs
+    step clamped on the observed entries, continuing a persistent chain. For
+    entries missing at random, the gradient of the likelihood of the
+    observed entries is the expected complete-data gradient under the model's
+    conditional of the missing ones, which these draws estimate (stochastic
+    EM). Marginalizing them in the positive phase instead has no closed form
+    for an RBM.
 
     Examples
     --------
@@ -235,7 +322,7 @@ class RBMImputer(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
-        """Fit the RBM on the rows of ``X`` without missing entries.
+        """Fit the RBM on ``X``, redrawing its missing entries during training.
 
         Parameters
         ----------
@@ -249,10 +336,8 @@ class RBMImputer(TransformerMixin, BaseEstimator):
         self : RBMImputer
         """
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
-        complete = ~np.isnan(X).any(axis=1)
-        if not complete.any():
-            raise ValueError("RBMImputer needs complete rows (without NaN) to fit the RBM.")
-        self.estimator_ = clone(_default_estimator(self.estimator)).fit(X[complete])
+        _check_fit_data(X)
+        self.estimator_ = _fit_rbm(self.estimator, X, check_random_state(self.random_state))
         return self
 
     def transform(self, X):
@@ -284,12 +369,6 @@ class RBMImputer(TransformerMixin, BaseEstimator):
             out[sampled] = _gibbs_complete(params, X[sampled], missing[sampled],
                                            self.strategy, self.n_gibbs, rng)
         return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
-
 
 @validate_params(
     {
@@ -349,10 +428,11 @@ def denoise(estimator, X, suspect, n_flips, *, strategy="mode", random_state=Non
     return out
 
 
-class RBMDenoiser(TransformerMixin, BaseEstimator):
+class RBMDenoiser(_FitsOnMissing, TransformerMixin, BaseEstimator):
     """Denoise binary data under the paper's noise model: ``n_flips`` flips among ``columns``.
 
-    ``fit`` trains a clone of ``estimator`` on clean data; ``transform``
+    ``fit`` trains a clone of ``estimator`` on clean data, which may have
+    missing (NaN) entries, handled as in :class:`RBMImputer`; ``transform``
     returns the posterior mode (or mean, or a draw) over the states at
     Hamming distance exactly ``n_flips`` from each row on ``columns``.
 
@@ -446,7 +526,7 @@ class RBMDenoiser(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Clean binary data.
+            Clean binary data, NaN where missing.
         y : None
             Ignored.
 
@@ -454,9 +534,10 @@ class RBMDenoiser(TransformerMixin, BaseEstimator):
         -------
         self : RBMDenoiser
         """
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        _check_fit_data(X)
         self._suspect(X.shape[1])
-        self.estimator_ = clone(_default_estimator(self.estimator)).fit(X)
+        self.estimator_ = _fit_rbm(self.estimator, X, check_random_state(self.random_state))
         return self
 
     def transform(self, X):

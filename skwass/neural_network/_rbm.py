@@ -545,15 +545,19 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._initialize(X, rng)
         with self._training_on(device):
             self._train(device, X, rng)
+        self._warn_sinkhorn_failures()
+        return self
+
+    def _warn_sinkhorn_failures(self):
+        """One ConvergenceWarning for the Sinkhorn solves of this fit or update."""
         if self._sinkhorn_failures:
             warnings.warn(
                 f"{self._sinkhorn_failures} Sinkhorn solves did not reach "
                 f"sinkhorn_tol={self.sinkhorn_tol:g} within sinkhorn_max_iter="
                 f"{self.sinkhorn_max_iter}; raise sinkhorn_max_iter or eps.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=5,  # past _fit_context and _with_thread_limits
             )
-        return self
 
     def _train(self, device, X_host, rng):
         """The epochs of :meth:`fit`, with the training state already on ``device``."""
@@ -671,6 +675,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             self._potentials = (self._potentials[0], g)
         if value is not None:
             self.wasserstein_curve_.append(float(value))
+        self._warn_sinkhorn_failures()
         return self
 
     # ------------------------------------------------------------- inference
