@@ -218,3 +218,18 @@ def test_sgd_keeps_shapes_the_loss_does_not_see(iris3):
     # The mixture mean moves to the data mean under both.
     assert np.linalg.norm(sgd.centers_.mean(axis=0) - X.mean(axis=0)) < 0.5 * np.linalg.norm(
         start.centers_.mean(axis=0) - X.mean(axis=0))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_steps_replay_fit(iris3, solver):
+    """On data no larger than batch_size, n partial_fit calls make fit's n steps exactly."""
+    X, _ = iris3
+    params = dict(loss="sinkhorn", eps=1.0, solver=solver, learning_rate=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = EllipseMKE(max_iter=5, n_iter_no_change=5, **params).fit(X)
+    stream = EllipseMKE(**params)
+    for _ in range(5):
+        stream.partial_fit(X)
+    np.testing.assert_allclose(stream.shapes_, full.shapes_, rtol=1e-12)
+    np.testing.assert_allclose(stream.centers_, full.centers_, rtol=1e-12)
