@@ -149,7 +149,8 @@ def ablations(X, y, scale):
                       (3000, "eps = 1")], SETTINGS["eps = 1"]),
         ("protocol", [(100, "eps = 0.1"), (1000, "eps = 0.1")], SETTINGS["eps = 0.1"]),
         ("protocol", [(100, "eps = 0.001"), (1000, "eps = 0.001")], SETTINGS["eps = 0.001"]),
-        ("protocol", [(100, "MMD h = 1"), (1000, "MMD h = 1")], SETTINGS["MMD"]),
+        ("protocol", [(100, "MMD h = 1"), (1000, "MMD h = 1"), (3000, "MMD h = 1")],
+         SETTINGS["MMD"]),
         ("optimizer", [(100, "eps = 1, Adam lr 0.01"), (1000, "eps = 1, Adam lr 0.01")],
          {**SETTINGS["eps = 1"], "solver": "adam", "learning_rate": 0.01}),
         ("optimizer", [(1000, "MMD h = 1, Adam lr 0.01")],
@@ -157,6 +158,10 @@ def ablations(X, y, scale):
         ("optimizer", [(100, "eps = 1, SGD lr 0.1"), (1000, "eps = 1, SGD lr 0.1"),
                        (3000, "eps = 1, SGD lr 0.1")],
          {**SETTINGS["eps = 1"], "learning_rate": 0.1}),
+        ("optimizer", [(1000, "eps = 0.001, Adam lr 0.01")],
+         {**SETTINGS["eps = 0.001"], "solver": "adam", "learning_rate": 0.01}),
+        ("optimizer", [(1000, "eps = 0.001, SGD lr 0.1")],
+         {**SETTINGS["eps = 0.001"], "learning_rate": 0.1}),
     ]
     # Dividing the cost by s is eps * s and a loss (so SGD step) / s in raw units:
     # W_L(C / s, eps) = W_L(C, s eps) / s.
