@@ -12,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass.mixture import EllipseMKE
 from skwass.mixture._ellipse import _EllipsoidPushForward, uniform_ball
-from skwass.mke._engine import Loss, _Objective
+from skwass.mke._engine import AdamState, Loss, _Objective, sgd_step
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +162,74 @@ def test_partial_fit_stream_reaches_the_fit_loss():
     full.partial_fit(X[:100])
     assert full.n_iter_ == 101
     np.testing.assert_allclose(full.centers_, centers, atol=0.1)
+
+
+def test_sgd_step_follows_the_finite_difference_gradient(rng):
+    """One SGD step moves theta by -learning_rate times the gradient, projected on bounds."""
+    model = _EllipsoidPushForward(2, 2)
+    noise = model.draw(np.random.RandomState(0), 12)
+    Y = rng.normal(size=(15, 2))
+    loss = Loss("sinkhorn", eps=0.5)
+    objective = _Objective(model, Y, loss, [noise], "ellipsoid model")
+    theta = rng.normal(size=2 * 4 + 2 * 2)
+    grad = np.array([(objective.value(theta + step) - objective.value(theta - step)) / 2e-6
+                     for step in 1e-6 * np.eye(theta.size)])
+    state = AdamState(theta)
+    value = sgd_step(state, model, noise, Y, loss, None, 0.3)
+    assert value == pytest.approx(objective.value(theta))
+    np.testing.assert_allclose(state.theta, theta - 0.3 * grad, rtol=1e-6, atol=1e-8)
+    bounds = np.column_stack([theta - 1e-3, theta + 1e-3])
+    state = AdamState(theta)
+    sgd_step(state, model, noise, Y, loss, bounds, 0.3)
+    np.testing.assert_allclose(state.theta, np.clip(theta - 0.3 * grad, *bounds.T))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sgd_recovers_two_uniform_discs():
+    rng = np.random.RandomState(0)
+    disc = uniform_ball(rng, 300, 2)
+    X = np.vstack([disc[:150] * [2.0, 0.5], disc[150:] * 0.8 + [6.0, 0.0]])
+    est = EllipseMKE(n_components=2, loss="sinkhorn", solver="sgd", eps=0.1, learning_rate=1.0,
+                     max_iter=300, n_iter_no_change=300, random_state=0).fit(X)
+    assert est.n_iter_ == 300
+    order = np.argsort(est.centers_[:, 0])
+    np.testing.assert_allclose(est.centers_[order], [[0, 0], [6, 0]], atol=0.3)
+    semi_axes = np.linalg.svd(est.shapes_[order], compute_uv=False)
+    np.testing.assert_allclose(semi_axes, [[2.0, 0.5], [0.8, 0.8]], rtol=0.15)
+
+
+def test_sgd_keeps_shapes_the_loss_does_not_see(iris3):
+    """At eps >> the costs the loss is MMD_{-c} = 2 |mean difference|^2 (Theorem 1).
+
+    Its gradient in the shapes A_k is then ~1/eps: SGD leaves them at the unit
+    balls, while Adam's normalized steps move every parameter by ~learning_rate.
+    """
+    X, _ = iris3
+    params = dict(loss="sinkhorn", eps=1e5, learning_rate=0.05, max_iter=20,
+                  n_iter_no_change=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sgd = EllipseMKE(solver="sgd", **params).fit(X)
+        adam = EllipseMKE(solver="adam", **params).fit(X)
+        start = EllipseMKE(solver="sgd", **{**params, "max_iter": 1, "learning_rate": 1e-12})
+        start.fit(X)
+    assert np.abs(sgd.shapes_ - np.eye(3)).max() < 0.01
+    assert np.abs(adam.shapes_ - np.eye(3)).max() > 0.1
+    # The mixture mean moves to the data mean under both.
+    assert np.linalg.norm(sgd.centers_.mean(axis=0) - X.mean(axis=0)) < 0.5 * np.linalg.norm(
+        start.centers_.mean(axis=0) - X.mean(axis=0))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_steps_replay_fit(iris3, solver):
+    """On data no larger than batch_size, n partial_fit calls make fit's n steps exactly."""
+    X, _ = iris3
+    params = dict(loss="sinkhorn", eps=1.0, solver=solver, learning_rate=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = EllipseMKE(max_iter=5, n_iter_no_change=5, **params).fit(X)
+    stream = EllipseMKE(**params)
+    for _ in range(5):
+        stream.partial_fit(X)
+    np.testing.assert_allclose(stream.shapes_, full.shapes_, rtol=1e-12)
+    np.testing.assert_allclose(stream.centers_, full.centers_, rtol=1e-12)

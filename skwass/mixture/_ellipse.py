@@ -9,7 +9,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skwass.mke._engine import GRAD_METRICS, LOSSES, AdamState, Loss, adam_step, minimize_loss
+from skwass.mke._engine import (
+    GRAD_METRICS,
+    LOSSES,
+    MINIBATCH_STEPS,
+    AdamState,
+    Loss,
+    adam_step,
+    minimize_loss,
+)
 from skwass.utils._device import DEVICES, host_copy, resolve_device
 from skwass.utils._threads import _with_thread_limits
 
@@ -86,21 +94,25 @@ default="sinkhorn_divergence"
         L, the Sinkhorn iterations of ``loss="sinkhorn"``.
     bandwidth : float, default=1.0
         Bandwidth of the Gaussian kernel of ``loss="mmd"``.
-    solver : {"adam", "lbfgs"}, default="adam"
-        ``"adam"``: minibatch Adam with fresh noise at each step (the paper's
-        stochastic gradient descent); ``"lbfgs"``: full-batch L-BFGS on one
-        fixed noise sample of ``batch_size`` points (common random numbers).
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"adam"``: minibatch Adam with fresh noise at each step;
+        ``"sgd"``: the same minibatches with plain stochastic gradient steps
+        ``theta -= learning_rate * grad``, the paper's optimizer (its steps,
+        unlike Adam's, shrink with the gradient); ``"lbfgs"``: full-batch
+        L-BFGS on one fixed noise sample of ``batch_size`` points (common
+        random numbers).
     batch_size : int, default=200
         Model points per step (and data points per minibatch).
     max_iter : int, default=300
         Maximum number of optimizer iterations.
     learning_rate : float, default=0.01
-        Adam step size.
+        Adam or SGD step size (SGD's multiplies the gradient, so it depends on
+        the scale of the loss: about 1 for the Sinkhorn losses on Iris).
     n_iter_no_change : int, default=10
-        Adam stops when a moving average of the minibatch loss has not improved
+        Adam and SGD stop when a moving average of the minibatch loss has not improved
         by ``tol`` for this many steps.
     tol : float, default=1e-4
-        Adam stops when a moving average of the loss has not improved by
+        Adam and SGD stop when a moving average of the loss has not improved by
         ``tol`` for 10 steps; L-BFGS's ``tol``.
     init : {"k-means", "random"}, default="k-means"
         Centers from k-means (or K random data points); ``A_k`` starts as the
@@ -126,7 +138,7 @@ default="sinkhorn_divergence"
         :meth:`predict` on the training data (on the last batch after
         :meth:`partial_fit`).
     loss_ : float
-        Final loss (a moving average over minibatches for Adam and
+        Final loss (a moving average over minibatches for Adam, SGD and
         :meth:`partial_fit`).
     n_iter_ : int
         Optimizer iterations run (one per :meth:`partial_fit` call).
@@ -154,7 +166,7 @@ default="sinkhorn_divergence"
         "metric": [StrOptions(set(GRAD_METRICS))],
         "n_sinkhorn_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "bandwidth": [Interval(numbers.Real, 0, None, closed="neither")],
-        "solver": [StrOptions({"adam", "lbfgs"})],
+        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -230,7 +242,7 @@ default="sinkhorn_divergence"
         theta0 = np.concatenate([shapes.ravel(), centers.ravel()])
         solver_options = {"solver": self.solver, "max_iter": self.max_iter, "tol": self.tol,
                           "rng": rng, "verbose": self.verbose, "name": "ellipsoid model"}
-        if self.solver == "adam":
+        if self.solver in MINIBATCH_STEPS:
             result = minimize_loss(model, theta0, X, loss, draw_noise=model.draw,
                                    learning_rate=self.learning_rate,
                                    n_iter_no_change=self.n_iter_no_change,
@@ -249,14 +261,14 @@ default="sinkhorn_divergence"
     @_fit_context(prefer_skip_nested_validation=True)
     @_with_thread_limits
     def partial_fit(self, X, y=None):
-        """Do one minibatch Adam step on the batch ``X``.
+        """Do one minibatch step on the batch ``X`` (SGD for ``solver="sgd"``, else Adam).
 
         The step draws ``batch_size`` fresh model points and follows the loss
         gradient between them and all of ``X`` (Genevay et al.'s stochastic
-        gradient step, whatever ``solver`` is), so a stream of batches read one
+        gradient step), so a stream of batches read one
         at a time fits data that do not fit in memory. The first call
         initializes the centers from that batch (``init``); a call after
-        :meth:`fit` continues from the fitted ellipsoids with fresh Adam moments.
+        :meth:`fit` continues from the fitted ellipsoids (with fresh Adam moments).
 
         Parameters
         ----------
@@ -288,8 +300,9 @@ default="sinkhorn_divergence"
                 np.concatenate([self.shapes_.ravel(), self.centers_.ravel()])
             )
         noise = model.draw(self._rng, self.batch_size)
-        value = adam_step(self._adam_state, model, noise, X, loss, None,
-                          self.learning_rate, "ellipsoid model")
+        step = MINIBATCH_STEPS.get(self.solver, adam_step)
+        value = step(self._adam_state, model, noise, X, loss, None, self.learning_rate,
+                     "ellipsoid model")
         if self.verbose:
             print(f"Iteration {self.n_iter_ + 1}, loss = {value:.6g}")
         self.shapes_, self.centers_ = (arr.copy() for arr in model.unpack(self._adam_state.theta))

@@ -10,7 +10,10 @@ model), and minimizes it with
   (common random numbers), averaged over one or more noise sets;
 * ``"nelder-mead"``: the same deterministic objective, derivative-free;
 * ``"adam"``: minibatch Adam as in Genevay et al. (2018), Algorithm 1, with
-  fresh noise and a fresh data minibatch at every step.
+  fresh noise and a fresh data minibatch at every step;
+* ``"sgd"``: the same minibatches with plain stochastic gradient steps
+  ``theta -= learning_rate * grad`` (their section 4.1), whose steps, unlike
+  Adam's, shrink with the gradient.
 
 Only :mod:`skwass.ot` (and POT for exact transport plans) is called here.
 """
@@ -295,17 +298,18 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
     theta0 : ndarray of shape (n_params,)
     Y : ndarray of shape (n_data, n_features)
     loss : Loss
-    solver : {"lbfgs", "nelder-mead", "adam"}
+    solver : {"lbfgs", "nelder-mead", "adam", "sgd"}
     noise_sets : list
         Fixed noise for ``"lbfgs"`` and ``"nelder-mead"``; the objective is the
         average over the sets.
     draw_noise : callable
-        ``draw_noise(rng, n) -> noise`` for ``"adam"`` (fresh noise each step).
+        ``draw_noise(rng, n) -> noise`` for ``"adam"`` and ``"sgd"`` (fresh
+        noise each step).
     bounds : ndarray of shape (n_params, 2) or None
-        Box constraints; ``-inf`` / ``inf`` for none. Adam projects onto them.
+        Box constraints; ``-inf`` / ``inf`` for none. Adam and SGD project onto them.
     max_iter, tol, learning_rate, batch_size, n_iter_no_change
         Optimizer settings; ``batch_size`` is also the number of data points of
-        an Adam minibatch (all of ``Y`` when it is smaller).
+        an Adam or SGD minibatch (all of ``Y`` when it is smaller).
     rng : numpy.random.RandomState
     verbose : int
         Print the loss at each iteration.
@@ -323,9 +327,10 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
         (None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
         for lo, hi in bounds
     ]
-    if solver == "adam":
-        return _adam(model, theta0, Y, loss, draw_noise, bounds, max_iter, tol, learning_rate,
-                     batch_size, n_iter_no_change, rng, verbose, name)
+    if solver in MINIBATCH_STEPS:
+        return _minibatch_descent(solver, model, theta0, Y, loss, draw_noise,
+                                  bounds, max_iter, tol, learning_rate, batch_size,
+                                  n_iter_no_change, rng, verbose, name)
 
     objective = _Objective(model, Y, loss, noise_sets, name)
     iteration = [0]
@@ -380,30 +385,51 @@ def adam_step(state, model, noise, batch, loss, bounds, learning_rate, name="mod
     Updates ``state`` in place (Kingma & Ba, projected onto the box ``bounds``)
     and returns the minibatch loss before the step.
     """
-    X = _check_sample(model(state.theta, noise), batch.shape[1], name)
-    value, grad_X = loss(X, batch, return_grad=True)
-    grad = model.vjp(state.theta, noise, np.reshape(grad_X, X.shape))
-    state.n_steps += 1
+    value, grad = _minibatch_gradient(state, model, noise, batch, loss, name)
     it = state.n_steps
     state.m = beta1 * state.m + (1 - beta1) * grad
     state.v = beta2 * state.v + (1 - beta2) * grad * grad
     step = state.m / (1 - beta1**it) / (np.sqrt(state.v / (1 - beta2**it)) + adam_eps)
-    theta = state.theta - learning_rate * step
-    if bounds is not None:
-        theta = np.clip(theta, bounds[:, 0], bounds[:, 1])
-    state.theta = theta
-    state.average = value if state.average is None else 0.9 * state.average + 0.1 * value
+    _move(state, state.theta - learning_rate * step, bounds)
     return value
 
 
-def _adam(model, theta, Y, loss, draw_noise, bounds, max_iter, tol, learning_rate, batch_size,
-          n_iter_no_change, rng, verbose, name, beta1=0.9, beta2=0.999, adam_eps=1e-8):
-    """Minibatch Adam (Kingma & Ba) with projection onto the box ``bounds``.
+def sgd_step(state, model, noise, batch, loss, bounds, learning_rate, name="model"):
+    """One plain stochastic gradient step, as :func:`adam_step` (the moments stay unused).
+
+    ``theta -= learning_rate * grad``: unlike Adam's, the step is proportional
+    to the gradient, so parameters that the loss barely sees barely move.
+    """
+    value, grad = _minibatch_gradient(state, model, noise, batch, loss, name)
+    _move(state, state.theta - learning_rate * grad, bounds)
+    return value
+
+
+MINIBATCH_STEPS = {"adam": adam_step, "sgd": sgd_step}
+
+
+def _minibatch_gradient(state, model, noise, batch, loss, name):
+    """Loss and parameter gradient on one minibatch; counts the step and averages the loss."""
+    X = _check_sample(model(state.theta, noise), batch.shape[1], name)
+    value, grad_X = loss(X, batch, return_grad=True)
+    state.n_steps += 1
+    state.average = value if state.average is None else 0.9 * state.average + 0.1 * value
+    return value, model.vjp(state.theta, noise, np.reshape(grad_X, X.shape))
+
+
+def _move(state, theta, bounds):
+    """Set the parameters, projected onto the box ``bounds``."""
+    state.theta = theta if bounds is None else np.clip(theta, bounds[:, 0], bounds[:, 1])
+
+
+def _minibatch_descent(solver, model, theta, Y, loss, draw_noise, bounds, max_iter, tol,
+                       learning_rate, batch_size, n_iter_no_change, rng, verbose, name):
+    """Minibatch Adam or SGD (:data:`MINIBATCH_STEPS`), projected onto ``bounds``.
 
     Stops when an exponential moving average of the minibatch loss has not
     improved by ``tol`` for ``n_iter_no_change`` consecutive steps.
     """
-    state = AdamState(theta)
+    state, step = AdamState(theta), MINIBATCH_STEPS[solver]
     n_data = Y.shape[0]
     best, stall = np.inf, 0
     for it in range(1, max_iter + 1):
@@ -412,8 +438,7 @@ def _adam(model, theta, Y, loss, draw_noise, bounds, max_iter, tol, learning_rat
             batch = Y
         else:
             batch = Y[loss.device.xp.asarray(rng.choice(n_data, batch_size, replace=False))]
-        value = adam_step(state, model, noise, batch, loss, bounds, learning_rate, name,
-                          beta1, beta2, adam_eps)
+        value = step(state, model, noise, batch, loss, bounds, learning_rate, name)
         theta, average = state.theta, state.average
         if verbose:
             print(f"Iteration {it}, loss = {value:.6g}")
@@ -423,5 +448,5 @@ def _adam(model, theta, Y, loss, draw_noise, bounds, max_iter, tol, learning_rat
             stall += 1
             if stall >= n_iter_no_change:
                 return FitResult(theta, float(average), it, True)
-    _warn_max_iter("adam", max_iter)
+    _warn_max_iter(solver, max_iter)
     return FitResult(theta, float(average), max_iter, False)
