@@ -39,17 +39,21 @@ def test_softplus_is_stable():
                        [0.0, np.exp(-30.0), np.log(2.0), 30.0, 800.0], rtol=1e-12)
 
 
+def _check_backward(net, theta, X, G, rtol):
+    """Parameter and input gradients of sum(G * output) against central differences."""
+    grad, grad_input = net.backward(theta, net.forward(theta, X), G, input_grad=True)
+    assert np.allclose(grad, _central_differences(
+        lambda t: np.sum(G * net.forward(t, X)[-1]), theta), rtol=rtol, atol=1e-8)
+    assert np.allclose(grad_input, _central_differences(
+        lambda x: np.sum(G * net.forward(theta, x)[-1]), X), rtol=rtol, atol=1e-8)
+    return grad
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_one_layer_gradient(name):
     rng = np.random.RandomState(1)
     net = DenseNetwork((3, 4), "identity", name)
-    theta = net.init(rng)
-    X, G = rng.normal(size=(6, 3)), rng.normal(size=(6, 4))
-    grad, grad_input = net.backward(theta, net.forward(theta, X), G, input_grad=True)
-    assert np.allclose(grad, _central_differences(
-        lambda t: np.sum(G * net.forward(t, X)[-1]), theta), rtol=1e-6, atol=1e-8)
-    assert np.allclose(grad_input, _central_differences(
-        lambda x: np.sum(G * net.forward(theta, x)[-1]), X), rtol=1e-6, atol=1e-8)
+    _check_backward(net, net.init(rng), rng.normal(size=(6, 3)), rng.normal(size=(6, 4)), 1e-6)
 
 
 @pytest.mark.parametrize("activation", ["softplus", "relu", "tanh", "sigmoid"])
@@ -57,12 +61,7 @@ def test_end_to_end_gradient(activation):
     rng = np.random.RandomState(2)
     net = DenseNetwork((2, 7, 5, 3), activation, "sigmoid")
     theta = net.init(rng)
-    X, G = rng.uniform(size=(8, 2)), rng.normal(size=(8, 3))
-    grad, grad_input = net.backward(theta, net.forward(theta, X), G, input_grad=True)
-    assert np.allclose(grad, _central_differences(
-        lambda t: np.sum(G * net.forward(t, X)[-1]), theta), rtol=1e-5, atol=1e-8)
-    assert np.allclose(grad_input, _central_differences(
-        lambda x: np.sum(G * net.forward(theta, x)[-1]), X), rtol=1e-5, atol=1e-8)
+    grad = _check_backward(net, theta, rng.uniform(size=(8, 2)), rng.normal(size=(8, 3)), 1e-5)
     # The gradient lists are views of the flat gradient, shaped as the parameters.
     coef_grads, intercept_grads = net.unpack(grad)
     coefs, intercepts = net.unpack(theta)
