@@ -214,3 +214,13 @@ def test_bad_input_after_fit():
                                        random_state=0)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_integer_layer_sizes():
+    X = np.random.RandomState(10).uniform(size=(30, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gen = MLPGenerator(hidden_layer_sizes=5, learned_cost=4, max_iter=1, batch_size=30,
+                           random_state=0).fit(X)
+    assert [c.shape for c in gen.coefs_] == [(2, 5), (5, 3)]
+    assert [c.shape for c in gen.critic_coefs_] == [(3, 4)]

@@ -315,9 +315,11 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
 
     Parameters
     ----------
-    model : callable with a ``vjp`` method
+    model : callable with a ``vjp`` or a ``forward`` method
         ``model(theta, noise) -> X`` and ``model.vjp(theta, noise, G) -> grad_theta``
-        (``vjp`` may be absent for ``solver="nelder-mead"``).
+        (``vjp`` may be absent for ``solver="nelder-mead"``), or
+        ``model.forward(theta, noise) -> (X, pullback)`` with
+        ``pullback(G) -> grad_theta`` (a network that keeps its activations).
     theta0 : ndarray of shape (n_params,)
     Y : ndarray of shape (n_data, n_features)
     loss : Loss

@@ -134,7 +134,7 @@ class MLPGenerator(BaseEstimator):
     ----------
     n_components : int, default=2
         Latent dimension ``k``: the codes that :meth:`inverse_transform` takes.
-    hidden_layer_sizes : tuple of int, default=(500, 500)
+    hidden_layer_sizes : int or tuple of int, default=(500, 500)
         Hidden layers of the generator.
     activation : {"softplus", "relu", "tanh", "sigmoid", "identity"}, default="softplus"
         Hidden activation.
@@ -159,7 +159,7 @@ class MLPGenerator(BaseEstimator):
         Bandwidths of the Gaussian kernels summed by ``loss="mmd"``; ``None``
         takes the median pairwise distance of (up to 1000 points of) the
         training data times 1/4, 1/2, 1, 2 and 4.
-    learned_cost : tuple of int or None, default=None
+    learned_cost : int, tuple of int or None, default=None
         ``None``: the fixed cost. Otherwise the layer sizes of an adversarial
         feature map ``f_phi`` (``n_features -> learned_cost[0] -> ... ->
         learned_cost[-1]``, hidden ``activation``, identity output), trained by
@@ -216,7 +216,7 @@ class MLPGenerator(BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "out_activation": [StrOptions({"sigmoid", "identity"})],
         "latent": [StrOptions({"uniform", "normal"})],
@@ -225,7 +225,7 @@ class MLPGenerator(BaseEstimator):
         "metric": [StrOptions(set(GRAD_METRICS))],
         "n_sinkhorn_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "kernel": ["array-like", None],
-        "learned_cost": ["array-like", None],
+        "learned_cost": ["array-like", Interval(numbers.Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
