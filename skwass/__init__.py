@@ -25,11 +25,12 @@ from skwass.covariance import GaussianShrinkageModel  # noqa: E402
 from skwass.impute import RBMDenoiser, RBMImputer  # noqa: E402
 from skwass.mixture import EllipseMKE  # noqa: E402
 from skwass.mke import MinimumKantorovichEstimator  # noqa: E402
-from skwass.neural_network import WassersteinRBM  # noqa: E402
+from skwass.neural_network import MLPGenerator, WassersteinRBM  # noqa: E402
 
 __all__ = [
     "EllipseMKE",
     "GaussianShrinkageModel",
+    "MLPGenerator",
     "MinimumKantorovichEstimator",
     "RBMDenoiser",
     "RBMImputer",

@@ -12,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass.mixture import EllipseMKE
 from skwass.mixture._ellipse import _EllipsoidPushForward, uniform_ball
-from skwass.mke._engine import AdamState, Loss, _Objective, sgd_step
+from skwass.mke._engine import Loss, MinibatchState, _Objective, minibatch_step
 
 
 @pytest.fixture(scope="module")
@@ -174,13 +174,13 @@ def test_sgd_step_follows_the_finite_difference_gradient(rng):
     theta = rng.normal(size=2 * 4 + 2 * 2)
     grad = np.array([(objective.value(theta + step) - objective.value(theta - step)) / 2e-6
                      for step in 1e-6 * np.eye(theta.size)])
-    state = AdamState(theta)
-    value = sgd_step(state, model, noise, Y, loss, None, 0.3)
+    state = MinibatchState(theta, "sgd")
+    value = minibatch_step(state, model, noise, Y, loss, None, 0.3)
     assert value == pytest.approx(objective.value(theta))
     np.testing.assert_allclose(state.theta, theta - 0.3 * grad, rtol=1e-6, atol=1e-8)
     bounds = np.column_stack([theta - 1e-3, theta + 1e-3])
-    state = AdamState(theta)
-    sgd_step(state, model, noise, Y, loss, bounds, 0.3)
+    state = MinibatchState(theta, "sgd")
+    minibatch_step(state, model, noise, Y, loss, bounds, 0.3)
     np.testing.assert_allclose(state.theta, np.clip(theta - 0.3 * grad, *bounds.T))
 
 

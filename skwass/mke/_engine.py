@@ -10,10 +10,16 @@ model), and minimizes it with
   (common random numbers), averaged over one or more noise sets;
 * ``"nelder-mead"``: the same deterministic objective, derivative-free;
 * ``"adam"``: minibatch Adam as in Genevay et al. (2018), Algorithm 1, with
-  fresh noise and a fresh data minibatch at every step;
+  fresh noise and a fresh data minibatch at every step (or, with ``epochs``,
+  an iteration is one pass over the data in shuffled minibatches);
 * ``"sgd"``: the same minibatches with plain stochastic gradient steps
   ``theta -= learning_rate * grad`` (their section 4.1), whose steps, unlike
   Adam's, shrink with the gradient.
+
+A model is ``model(theta, noise) -> X`` with ``model.vjp(theta, noise, G)``;
+a model whose backward pass reuses what its forward pass computed (a network
+keeping its activations) offers ``model.forward(theta, noise) -> (X, pullback)``
+instead, with ``pullback(G)`` the parameter gradient.
 
 Only :mod:`skwass.ot` (and POT for exact transport plans) is called here.
 """
@@ -27,6 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skwass.ot import cost_matrix, mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
 from skwass.utils._device import CPU, Device
+from skwass.utils._optimizers import AdamOptimizer, SGDOptimizer
 
 LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
 # Losses computed on a device (the exact Wasserstein distance needs POT, on the host).
@@ -236,11 +243,30 @@ def _check_sample(X, n_features, name):
     return X
 
 
+def _sample_and_pullback(model, theta, noise, n_features, name):
+    """The model sample and ``pullback(G) = sum_i G_i . d x_i / d theta``."""
+    forward = getattr(model, "forward", None)
+    if forward is None:
+        X = model(theta, noise)
+        pullback = lambda G: model.vjp(theta, noise, G)  # noqa: E731
+    else:
+        X, pullback = forward(theta, noise)
+    return _check_sample(X, n_features, name), pullback
+
+
+def _loss_and_grad(model, theta, noise, Y, loss, name):
+    """Loss between the model sample of ``noise`` and ``Y``, and its ``theta`` gradient."""
+    X, pullback = _sample_and_pullback(model, theta, noise, Y.shape[1], name)
+    value, grad_X = loss(X, Y, return_grad=True)
+    return value, pullback(np.reshape(grad_X, X.shape))
+
+
 class _Objective:
     """Average loss over fixed noise sets, with the chained parameter gradient.
 
     ``model(theta, noise)`` returns the sample; ``model.vjp(theta, noise, G)``
-    returns ``sum_i G_i . d x_i / d theta``. The last value is cached so that the
+    returns ``sum_i G_i . d x_i / d theta`` (or ``model.forward``, see the
+    module docstring). The last value is cached so that the
     per-iteration printout costs nothing.
     """
 
@@ -261,10 +287,10 @@ class _Objective:
     def value_and_grad(self, theta):
         total, grad = 0.0, np.zeros_like(theta)
         for noise in self.noise_sets:
-            X = _check_sample(self.model(theta, noise), self.Y.shape[1], self.name)
-            value, grad_X = self.loss(X, self.Y, return_grad=True)
+            value, grad_theta = _loss_and_grad(self.model, theta, noise, self.Y, self.loss,
+                                               self.name)
             total += value
-            grad += self.model.vjp(theta, noise, np.reshape(grad_X, X.shape))
+            grad += grad_theta
         total /= len(self.noise_sets)
         self.last = (np.array(theta, copy=True), total)
         return total, grad / len(self.noise_sets)
@@ -287,14 +313,16 @@ def _warn_max_iter(solver, max_iter):
 
 def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, draw_noise=None,
                   bounds=None, max_iter=100, tol=1e-6, learning_rate=0.01, batch_size=200,
-                  n_iter_no_change=10, rng=None, verbose=0, name="model"):
+                  n_iter_no_change=10, epochs=False, rng=None, verbose=0, name="model"):
     """Minimize ``loss(model(theta, noise), Y)`` over ``theta``.
 
     Parameters
     ----------
-    model : callable with a ``vjp`` method
+    model : callable with a ``vjp`` or a ``forward`` method
         ``model(theta, noise) -> X`` and ``model.vjp(theta, noise, G) -> grad_theta``
-        (``vjp`` may be absent for ``solver="nelder-mead"``).
+        (``vjp`` may be absent for ``solver="nelder-mead"``), or
+        ``model.forward(theta, noise) -> (X, pullback)`` with
+        ``pullback(G) -> grad_theta`` (a network that keeps its activations).
     theta0 : ndarray of shape (n_params,)
     Y : ndarray of shape (n_data, n_features)
     loss : Loss
@@ -310,6 +338,9 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
     max_iter, tol, learning_rate, batch_size, n_iter_no_change
         Optimizer settings; ``batch_size`` is also the number of data points of
         an Adam or SGD minibatch (all of ``Y`` when it is smaller).
+    epochs : bool, default=False
+        An Adam or SGD iteration is a pass over ``Y`` in shuffled minibatches
+        (``max_iter`` counts epochs, as in scikit-learn's MLPs).
     rng : numpy.random.RandomState
     verbose : int
         Print the loss at each iteration.
@@ -327,10 +358,10 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
         (None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
         for lo, hi in bounds
     ]
-    if solver in MINIBATCH_STEPS:
-        return _minibatch_descent(solver, model, theta0, Y, loss, draw_noise,
-                                  bounds, max_iter, tol, learning_rate, batch_size,
-                                  n_iter_no_change, rng, verbose, name)
+    if solver in OPTIMIZERS:
+        return _minibatch_descent(solver, model, theta0, Y, loss, draw_noise, bounds, max_iter,
+                                  tol, learning_rate, batch_size, n_iter_no_change, rng,
+                                  verbose, name, epochs)
 
     objective = _Objective(model, Y, loss, noise_sets, name)
     iteration = [0]
@@ -357,89 +388,91 @@ def minimize_loss(model, theta0, Y, loss, *, solver="lbfgs", noise_sets=None, dr
     return FitResult(theta, float(objective.cached(theta)), int(res.nit), not hit_limit)
 
 
-@dataclass
-class AdamState:
-    """Parameters, Adam moments, step count and moving-average loss of a minibatch fit.
+# The minibatch solvers and their optimizers (one object each, shared with the networks).
+OPTIMIZERS = {"adam": AdamOptimizer, "sgd": SGDOptimizer}
 
-    Plain arrays and numbers, so that an estimator holding one pickles cleanly.
+
+@dataclass
+class MinibatchState:
+    """Parameters, optimizer and moving-average loss of a minibatch fit.
+
+    ``solver`` names the optimizer (:data:`OPTIMIZERS`), made at the first
+    step. Plain arrays and numbers, so that an estimator holding one pickles
+    cleanly.
     """
 
     theta: np.ndarray
-    m: np.ndarray = None
-    v: np.ndarray = None
-    n_steps: int = 0
+    solver: str = "adam"
+    optimizer: object = None
     average: float = None
 
     def __post_init__(self):
         self.theta = np.array(self.theta, dtype=np.float64)
-        if self.m is None:
-            self.m = np.zeros_like(self.theta)
-        if self.v is None:
-            self.v = np.zeros_like(self.theta)
+
+    @property
+    def n_steps(self):
+        return 0 if self.optimizer is None else self.optimizer.t
 
 
-def adam_step(state, model, noise, batch, loss, bounds, learning_rate, name="model",
-              beta1=0.9, beta2=0.999, adam_eps=1e-8):
-    """One Adam step on the data minibatch ``batch`` and the model sample of ``noise``.
+def minibatch_step(state, model, noise, batch, loss, bounds, learning_rate, name="model"):
+    """One optimizer step on the data minibatch ``batch`` and the model sample of ``noise``.
 
-    Updates ``state`` in place (Kingma & Ba, projected onto the box ``bounds``)
-    and returns the minibatch loss before the step.
+    Updates ``state`` in place (projected onto the box ``bounds``) and returns
+    the minibatch loss before the step.
     """
-    value, grad = _minibatch_gradient(state, model, noise, batch, loss, name)
-    it = state.n_steps
-    state.m = beta1 * state.m + (1 - beta1) * grad
-    state.v = beta2 * state.v + (1 - beta2) * grad * grad
-    step = state.m / (1 - beta1**it) / (np.sqrt(state.v / (1 - beta2**it)) + adam_eps)
-    _move(state, state.theta - learning_rate * step, bounds)
-    return value
-
-
-def sgd_step(state, model, noise, batch, loss, bounds, learning_rate, name="model"):
-    """One plain stochastic gradient step, as :func:`adam_step` (the moments stay unused).
-
-    ``theta -= learning_rate * grad``: unlike Adam's, the step is proportional
-    to the gradient, so parameters that the loss barely sees barely move.
-    """
-    value, grad = _minibatch_gradient(state, model, noise, batch, loss, name)
-    _move(state, state.theta - learning_rate * grad, bounds)
-    return value
-
-
-MINIBATCH_STEPS = {"adam": adam_step, "sgd": sgd_step}
-
-
-def _minibatch_gradient(state, model, noise, batch, loss, name):
-    """Loss and parameter gradient on one minibatch; counts the step and averages the loss."""
-    X = _check_sample(model(state.theta, noise), batch.shape[1], name)
-    value, grad_X = loss(X, batch, return_grad=True)
-    state.n_steps += 1
+    value, grad = _loss_and_grad(model, state.theta, noise, batch, loss, name)
+    if state.optimizer is None:
+        state.optimizer = OPTIMIZERS[state.solver]([state.theta], learning_rate)
+    state.optimizer.learning_rate = learning_rate
+    state.optimizer.update_params([state.theta], [grad])
+    if bounds is not None:
+        np.clip(state.theta, bounds[:, 0], bounds[:, 1], out=state.theta)
     state.average = value if state.average is None else 0.9 * state.average + 0.1 * value
-    return value, model.vjp(state.theta, noise, np.reshape(grad_X, X.shape))
+    return value
 
 
-def _move(state, theta, bounds):
-    """Set the parameters, projected onto the box ``bounds``."""
-    state.theta = theta if bounds is None else np.clip(theta, bounds[:, 0], bounds[:, 1])
+def minibatch_epoch(state, model, draw_noise, Y, loss, bounds, learning_rate, batch_size, rng,
+                    name="model"):
+    """One pass over ``Y`` in shuffled minibatches, one :func:`minibatch_step` each.
+
+    Each step draws ``batch_size`` model points. Returns the mean minibatch loss.
+    """
+    n_data = Y.shape[0]
+    order = rng.permutation(n_data)
+    values = []
+    for start in range(0, n_data, batch_size):
+        batch = Y[loss.device.xp.asarray(order[start:start + batch_size])]
+        values.append(minibatch_step(state, model, draw_noise(rng, batch_size), batch, loss,
+                                     bounds, learning_rate, name))
+    return float(np.mean(values))
 
 
 def _minibatch_descent(solver, model, theta, Y, loss, draw_noise, bounds, max_iter, tol,
-                       learning_rate, batch_size, n_iter_no_change, rng, verbose, name):
-    """Minibatch Adam or SGD (:data:`MINIBATCH_STEPS`), projected onto ``bounds``.
+                       learning_rate, batch_size, n_iter_no_change, rng, verbose, name,
+                       epochs=False):
+    """Minibatch Adam or SGD (:data:`OPTIMIZERS`), projected onto the box ``bounds``.
 
-    Stops when an exponential moving average of the minibatch loss has not
-    improved by ``tol`` for ``n_iter_no_change`` consecutive steps.
+    An iteration is one step on a random minibatch, or with ``epochs`` one
+    :func:`minibatch_epoch`. Stops when an exponential moving average of the
+    minibatch loss (the epoch mean with ``epochs``) has not improved by ``tol``
+    for ``n_iter_no_change`` consecutive iterations.
     """
-    state, step = AdamState(theta), MINIBATCH_STEPS[solver]
+    state = MinibatchState(theta, solver)
     n_data = Y.shape[0]
     best, stall = np.inf, 0
     for it in range(1, max_iter + 1):
-        noise = draw_noise(rng, batch_size)
-        if n_data <= batch_size:
-            batch = Y
+        if epochs:
+            value = average = minibatch_epoch(state, model, draw_noise, Y, loss, bounds,
+                                              learning_rate, batch_size, rng, name)
         else:
-            batch = Y[loss.device.xp.asarray(rng.choice(n_data, batch_size, replace=False))]
-        value = step(state, model, noise, batch, loss, bounds, learning_rate, name)
-        theta, average = state.theta, state.average
+            noise = draw_noise(rng, batch_size)
+            if n_data <= batch_size:
+                batch = Y
+            else:
+                batch = Y[loss.device.xp.asarray(rng.choice(n_data, batch_size, replace=False))]
+            value = minibatch_step(state, model, noise, batch, loss, bounds, learning_rate,
+                                   name)
+            average = state.average
         if verbose:
             print(f"Iteration {it}, loss = {value:.6g}")
         if average < best - tol:
@@ -447,6 +480,6 @@ def _minibatch_descent(solver, model, theta, Y, loss, draw_noise, bounds, max_it
         else:
             stall += 1
             if stall >= n_iter_no_change:
-                return FitResult(theta, float(average), it, True)
+                return FitResult(state.theta, float(average), it, True)
     _warn_max_iter(solver, max_iter)
-    return FitResult(theta, float(average), max_iter, False)
+    return FitResult(state.theta, float(average), max_iter, False)
