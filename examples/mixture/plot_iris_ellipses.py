@@ -53,44 +53,44 @@ At eps = 1 the shapes get as much gradient as at eps = 0.1. Then Table 1
 under each change (diagonal; the versicolor/virginica confusions; the mean
 ``|det A_k|^(1/3)`` and the longest semi-axis, both 1 at the start)::
 
-    group          run                                          steps       diag     off radius longest
-    paper          MMD                                                  36/39/42   13,11
-    paper          eps = 1                                              50/50/47   38,36
-    paper          eps = 0.1                                            44/38/40     5,8
-    paper          eps = 0.001                                          33/37/25    3,12
-    protocol       eps = 1, start (unit balls at k-means)           0   47/42/31    12,1   1.00    1.00
-    protocol       eps = 1                                         10   44/40/37    7,14   0.79    1.56
-    protocol       eps = 1                                         30   41/39/42     4,5   0.71    1.83
-    protocol       eps = 1                                        100   35/34/37     2,2   0.64    1.90
-    protocol       eps = 1                                        300   36/32/32     0,1   0.62    1.90
-    protocol       eps = 1                                       1000   36/31/34     0,1   0.62    1.85
-    protocol       eps = 1                                       3000   36/33/34     0,1   0.63    1.95
-    protocol       eps = 0.1                                      100   35/32/31     4,1   0.62    1.91
-    protocol       eps = 0.1                                     1000   34/30/32     2,1   0.61    1.84
-    protocol       eps = 0.001                                    100   30/31/34    14,1   0.64    2.24
-    protocol       eps = 0.001                                   1000   35/32/25   24,33   0.71    2.76
-    protocol       MMD h = 1                                      100   45/40/39    6,10   0.83    1.17
-    protocol       MMD h = 1                                     1000   39/38/41     5,7   0.74    1.59
-    protocol       MMD h = 1                                     3000   38/33/43     3,2   0.69    1.74
-    optimizer      eps = 1, Adam lr 0.01                          100   43/40/42     5,3   0.74    1.80
-    optimizer      eps = 1, Adam lr 0.01                         1000   37/33/32     0,1   0.62    1.86
-    optimizer      MMD h = 1, Adam lr 0.01                       1000   39/32/36     0,1   0.65    1.73
-    optimizer      eps = 1, SGD lr 0.1                            100   45/42/41    8,10   0.80    1.58
-    optimizer      eps = 1, SGD lr 0.1                           1000   36/35/37     0,1   0.64    1.91
-    optimizer      eps = 1, SGD lr 0.1                           3000   37/34/33     0,1   0.62    1.94
-    optimizer      eps = 0.001, Adam lr 0.01                     1000   35/35/25     8,1   0.61    1.74
-    optimizer      eps = 0.001, SGD lr 0.1                       1000   32/39/26    19,0   0.64    1.74
-    cost unit      eps = 1 x mean cost (9.0), SGD lr 1/9.0       1000   36/24/33     0,2   0.65    1.30
-    cost unit      eps = 1 x median cost (5.4), SGD lr 1/5.4     1000   29/35/39     5,3   0.65    1.65
-    cost unit      eps = 1 x max cost (50.2), SGD lr 1/50.2      1000   46/38/33     3,2   0.95    0.99
-    eps            eps = 10 (raw)                                1000     0/3/27     0,0   0.35    1.27
-    eps            eps = 100 (raw)                               1000      7/6/1     0,0   0.25    0.42
-    init           eps = 1, centers at 3 random points           1000   36/32/33     0,1   0.61    1.97
-    MMD bandwidth  MMD h = 0.25                                  1000   37/35/36     0,1   0.62    1.35
-    MMD bandwidth  MMD h = 0.5                                   1000   41/36/37     1,1   0.66    1.59
-    MMD bandwidth  MMD h = 2                                     1000   44/30/33     2,1   0.77    1.03
-    MMD bandwidth  MMD h = 4                                     1000   46/38/32     3,2   0.93    0.99
-    data           eps = 1, PCA of standardized features         1000   31/34/38     1,1   0.83    1.99
+    group         run                                      steps       diag     off radius longest
+    paper         MMD                                              36/39/42   13,11
+    paper         eps = 1                                          50/50/47   38,36
+    paper         eps = 0.1                                        44/38/40     5,8
+    paper         eps = 0.001                                      33/37/25    3,12
+    protocol      eps = 1, start (unit balls at k-means)       0   47/42/31    12,1   1.00    1.00
+    protocol      eps = 1                                     10   44/40/37    7,14   0.79    1.56
+    protocol      eps = 1                                     30   41/39/42     4,5   0.71    1.83
+    protocol      eps = 1                                    100   35/34/37     2,2   0.64    1.90
+    protocol      eps = 1                                    300   36/32/32     0,1   0.62    1.90
+    protocol      eps = 1                                   1000   36/31/34     0,1   0.62    1.85
+    protocol      eps = 1                                   3000   36/33/34     0,1   0.63    1.95
+    protocol      eps = 0.1                                  100   35/32/31     4,1   0.62    1.91
+    protocol      eps = 0.1                                 1000   34/30/32     2,1   0.61    1.84
+    protocol      eps = 0.001                                100   30/31/34    14,1   0.64    2.24
+    protocol      eps = 0.001                               1000   35/32/25   24,33   0.71    2.76
+    protocol      MMD h = 1                                  100   45/40/39    6,10   0.83    1.17
+    protocol      MMD h = 1                                 1000   39/38/41     5,7   0.74    1.59
+    protocol      MMD h = 1                                 3000   38/33/43     3,2   0.69    1.74
+    optimizer     eps = 1, Adam lr 0.01                      100   43/40/42     5,3   0.74    1.80
+    optimizer     eps = 1, Adam lr 0.01                     1000   37/33/32     0,1   0.62    1.86
+    optimizer     MMD h = 1, Adam lr 0.01                   1000   39/32/36     0,1   0.65    1.73
+    optimizer     eps = 1, SGD lr 0.1                        100   45/42/41    8,10   0.80    1.58
+    optimizer     eps = 1, SGD lr 0.1                       1000   36/35/37     0,1   0.64    1.91
+    optimizer     eps = 1, SGD lr 0.1                       3000   37/34/33     0,1   0.62    1.94
+    optimizer     eps = 0.001, Adam lr 0.01                 1000   35/35/25     8,1   0.61    1.74
+    optimizer     eps = 0.001, SGD lr 0.1                   1000   32/39/26    19,0   0.64    1.74
+    cost unit     eps = 1 x mean cost (9.0), lr 1/9.0       1000   36/24/33     0,2   0.65    1.30
+    cost unit     eps = 1 x median cost (5.4), lr 1/5.4     1000   29/35/39     5,3   0.65    1.65
+    cost unit     eps = 1 x max cost (50.2), lr 1/50.2      1000   46/38/33     3,2   0.95    0.99
+    eps           eps = 10 (raw)                            1000     0/3/27     0,0   0.35    1.27
+    eps           eps = 100 (raw)                           1000      7/6/1     0,0   0.25    0.42
+    init          eps = 1, centers at 3 random points       1000   36/32/33     0,1   0.61    1.97
+    MMD bandwidth MMD h = 0.25                              1000   37/35/36     0,1   0.62    1.35
+    MMD bandwidth MMD h = 0.5                               1000   41/36/37     1,1   0.66    1.59
+    MMD bandwidth MMD h = 2                                 1000   44/30/33     2,1   0.77    1.03
+    MMD bandwidth MMD h = 4                                 1000   46/38/32     3,2   0.93    0.99
+    data          eps = 1, PCA of standardized features     1000   31/34/38     1,1   0.83    1.99
 
 * **Optimizer and budget.** At eps = 1, SGD with step 1 or 0.1 and Adam all
   reach the same tight table by 1000 steps and keep it to 3000; on the way
@@ -139,7 +139,6 @@ states it.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -152,9 +151,6 @@ from skwass.plotting import save_figures
 
 FAST = os.environ.get("SKWASS_EXAMPLES_FAST") == "1"
 MAX_ITER = 60 if FAST else 1000
-# At eps = 0.001 the first, scaling-domain try of W_L's reverse sweep overflows
-# and skwass.ot reruns it in the log domain; its NumPy warnings are not the user's.
-warnings.filterwarnings("ignore", r"(overflow|invalid value) encountered", RuntimeWarning)
 
 X3, y = iris_pca3()
 models, tables = {}, {}
