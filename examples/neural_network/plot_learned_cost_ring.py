@@ -18,6 +18,11 @@ per model: the modes covered (a mode is covered when at least 1% of the
 sample lies within 3 standard deviations of it) and the share of the sample
 within 3 standard deviations of some mode. With ``SKWASS_EXAMPLES_FAST=1`` the
 fits are short and the numbers only show the set-up.
+
+A full run (100 epochs of 2,000 points) printed: fixed cost 7/8 modes, 20.4%
+of the sample near a mode, held-out score -0.087; learned cost 8/8 modes,
+16.1% near a mode, held-out score -0.111. One seed only: the learned cost
+covered the eighth mode but put fewer points near the modes.
 """
 
 import os
