@@ -1,4 +1,11 @@
-"""Collection rules for the doctest run over ``skwass/`` (see ``testpaths``)."""
+"""Settings of the test process, and collection rules for the doctest run over ``skwass/``."""
+
+from skwass.utils._threads import let_idle_openmp_threads_sleep
+
+# Before any parallel kernel runs: idle OpenMP threads sleep soon in the test
+# process, as in the skwass command (benchmarks/bench_threads.py; CI's cores
+# are shared).
+let_idle_openmp_threads_sleep()
 
 # The CuPy backend imports CuPy at module level and is only imported once a
 # CuPy array is seen (tests/test_backend.py checks that NumPy input never

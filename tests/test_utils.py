@@ -67,3 +67,34 @@ def test_fit_runs_under_the_worker_budget(monkeypatch):
     est.fit(X)
     assert seen and all(n == 1 and all(b == 1 for b in blas) for n, blas in seen)
     assert (numba.get_num_threads(), _blas_threads()) == before
+
+
+def test_import_changes_no_environment_variable():
+    # skwass used to set OMP_WAIT_POLICY / GOMP_SPINCOUNT for the whole process.
+    import subprocess
+    import sys
+
+    # scikit-learn sets KMP_DUPLICATE_LIB_OK and KMP_INIT_AT_FORK when imported:
+    # the snapshot is taken after skwass's dependencies are in.
+    code = ("import os, numba, numpy, scipy, sklearn, ot; before = dict(os.environ); "
+            "import skwass, skwass.ot; "
+            "changed = {k for k in set(before) | set(os.environ) "
+            "if before.get(k) != os.environ.get(k)}; print(sorted(changed))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_idle_openmp_threads_sleep_unless_the_user_chose():
+    from skwass.utils._threads import let_idle_openmp_threads_sleep
+
+    environ = {}
+    let_idle_openmp_threads_sleep(environ)
+    assert environ == {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "3000"}
+    for chosen in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "10"}):
+        environ = dict(chosen)
+        let_idle_openmp_threads_sleep(environ)
+        assert environ == chosen

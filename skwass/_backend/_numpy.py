@@ -5,7 +5,7 @@ import functools
 import numba
 import numpy as np
 
-from skwass._kernels import _costs, _sinkhorn
+from skwass._kernels import _batch, _costs, _log_domain, _scaling, _transforms
 
 name = "numpy"
 xp = np
@@ -45,29 +45,29 @@ def _serial_when_small(kernel, size):
     return call
 
 
-ctransform_rows = _serial_when_small(_sinkhorn.ctransform_rows, _dense_size)
-ctransform_cols = _serial_when_small(_sinkhorn.ctransform_cols, _dense_size)
-ctransform_online = _serial_when_small(_sinkhorn.ctransform_online, _points_size)
-plan_matrix = _serial_when_small(_sinkhorn.plan_matrix, _dense_size)
-plan_statistics = _serial_when_small(_sinkhorn.plan_statistics, _dense_size)
-plan_statistics_online = _serial_when_small(_sinkhorn.plan_statistics_online, _points_size)
+ctransform_rows = _serial_when_small(_transforms.ctransform_rows, _dense_size)
+ctransform_cols = _serial_when_small(_transforms.ctransform_cols, _dense_size)
+ctransform_online = _serial_when_small(_transforms.ctransform_online, _points_size)
+plan_matrix = _serial_when_small(_transforms.plan_matrix, _dense_size)
+plan_statistics = _serial_when_small(_transforms.plan_statistics, _dense_size)
+plan_statistics_online = _serial_when_small(_transforms.plan_statistics_online, _points_size)
 
 
 def _scaling_on_all_threads(*args):
-    """:func:`~skwass._kernels._sinkhorn.sinkhorn_scaling` with one row block per thread."""
-    return _sinkhorn.sinkhorn_scaling(*args, numba.get_num_threads())
+    """:func:`~skwass._kernels._scaling.sinkhorn_scaling` with one row block per thread."""
+    return _scaling.sinkhorn_scaling(*args, numba.get_num_threads())
 
 
 sinkhorn_scaling = _serial_when_small(_scaling_on_all_threads, _dense_size)
-sinkhorn_online = _serial_when_small(_sinkhorn.sinkhorn_online, _points_size)
-sinkhorn_symmetric = _serial_when_small(_sinkhorn.sinkhorn_symmetric, _dense_size)
+sinkhorn_online = _serial_when_small(_log_domain.sinkhorn_online, _points_size)
+sinkhorn_symmetric = _serial_when_small(_log_domain.sinkhorn_symmetric, _dense_size)
 sinkhorn_symmetric_online = _serial_when_small(
-    _sinkhorn.sinkhorn_symmetric_online, lambda X, *args: X.shape[0] ** 2
+    _log_domain.sinkhorn_symmetric_online, lambda X, *args: X.shape[0] ** 2
 )
-plan_cost_gradient_online = _serial_when_small(_sinkhorn.plan_cost_gradient_online,
+plan_cost_gradient_online = _serial_when_small(_transforms.plan_cost_gradient_online,
                                                _points_size)
 # Batches parallelize over problems, each solved on one thread.
-sinkhorn_batch = _sinkhorn.sinkhorn_batch
+sinkhorn_batch = _batch.sinkhorn_batch
 
 # A batch gives each problem one thread. From this many cost entries per
 # problem one problem fills every thread by itself, and solving the problems
@@ -78,11 +78,11 @@ BATCH_IN_TURN_MIN_SIZE = 2**18
 
 
 def sinkhorn_batch_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics):
-    """:func:`~skwass._kernels._sinkhorn.sinkhorn_batch_scaling`, or the same problems
+    """:func:`~skwass._kernels._batch.sinkhorn_batch_scaling`, or the same problems
     solved in turn with every thread when they are large."""
     B, n, m = C.shape
     if n * m < BATCH_IN_TURN_MIN_SIZE or numba.get_num_threads() == 1:
-        return _sinkhorn.sinkhorn_batch_scaling(
+        return _batch.sinkhorn_batch_scaling(
             C, log_a, log_b, eps, F, G, tol, max_iter, tau, statistics
         )
     n_iter = np.zeros(B, dtype=np.int64)
@@ -100,7 +100,7 @@ def sinkhorn_batch_scaling(C, log_a, log_b, eps, F, G, tol, max_iter, tau, stati
             F[k] = ctransform_rows(C[k], G[k], log_b[k], eps[k])
     return n_iter, errors, done, cost, col_sums
 
-plan_statistics_batch = _sinkhorn.plan_statistics_batch
+plan_statistics_batch = _batch.plan_statistics_batch
 
 _pairwise_cost = _serial_when_small(_costs.pairwise_cost, _points_size)
 _contract_cost_gradient = _serial_when_small(_costs.contract_cost_gradient, _dense_size)

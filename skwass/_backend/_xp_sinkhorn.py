@@ -24,47 +24,29 @@ it is tested on every machine. An ``ops`` module provides:
     arrays, ``eps``/``omega`` ``(B, 1)``): ``(new P, error per problem)``.
 
 Every solver runs one eps stage (the eps-scaling loop lives in ``skwass.ot``)
-and mirrors the Numba log-domain solvers of :mod:`skwass._kernels._sinkhorn`:
+and mirrors the Numba log-domain solvers of :mod:`skwass._kernels._log_domain`:
 same updates, same free error read-off, same adaptive over-relaxation, same
 check of the returned plan while relaxed. Errors are copied to the host twice
-every ``_RATE_WINDOW`` iterations on small problems (where the window starts
+every ``RATE_WINDOW`` iterations on small problems (where the window starts
 and where the plan check needs it; every iteration on large problems, where
 one iteration outweighs the copy); a problem that has converged is frozen
 (``omega = 0``) while the others go on.
 """
 
 import functools
-import math
 
 import numpy as np
 
-# Over-relaxation schedule of skwass._kernels._sinkhorn (Thibault et al.
-# 2017): same constants and rules (_next_omega there), ported to host Python.
-_RATE_WINDOW = 10
-_OMEGA_STEP = 0.3
-_LINEAR_REGIME = 1e-2
-_OMEGA_MAX = 1.99
-_CAP_RECOVERY = 0.01
-# While over-relaxed, every window and once within this factor of tol, the
-# plan the solver would return (rows exact) is checked too (_check_plain there).
-_PLAIN_CHECK_RANGE = 1000.0
+from skwass._kernels._relaxation import (
+    OMEGA_MAX,
+    PLAIN_CHECK_RANGE,
+    RATE_WINDOW,
+    next_omega,
+    restart_relaxation,
+)
+
 # From this many cost entries per iteration the error is read every iteration.
 _SYNC_EVERY_ITERATION = 2**24
-
-
-def _next_omega(omega, cap, ratio, err):
-    """Return ``(omega, cap)`` after a window whose error changed by ``ratio``."""
-    if ratio > 2.0:
-        return 1.0 + 0.5 * (omega - 1.0), max(1.0, omega - 0.05)
-    rate = ratio ** (1.0 / _RATE_WINDOW)
-    if rate >= 1.0 or rate <= 0.0:
-        return omega, cap
-    if omega >= cap:  # contracting at the cap: let the cap climb back
-        cap = min(_OMEGA_MAX, cap + _CAP_RECOVERY)
-    plain_rate = min((rate + omega - 1.0) ** 2 / (rate * omega**2), 1.0 - 1e-12)
-    optimum = 2.0 / (1.0 + math.sqrt(1.0 - plain_rate))
-    step = _OMEGA_STEP if err > _LINEAR_REGIME else 1.0
-    return min(optimum, omega + step, cap), cap
 
 
 def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
@@ -76,7 +58,7 @@ def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
     xp = ops.xp
     B = F.shape[0]
     omega = np.ones(B)
-    cap = np.full(B, _OMEGA_MAX)
+    cap = np.full(B, OMEGA_MAX)
     err_start = np.full(B, -1.0)
     err = np.full(B, np.inf)
     active = np.ones(B, dtype=bool)
@@ -88,10 +70,10 @@ def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
     it = 0
     while it < max_iter and active.any():
         TG = rows(G)
-        if it % _RATE_WINDOW == 0:
+        if it % RATE_WINDOW == 0:
             # Relaxed steps can keep their own error well above that of the
             # plan (T(G), G) returned in the end: stop when that one is within tol.
-            check = active & (omega != 1.0) & (err <= _PLAIN_CHECK_RANGE * tol)
+            check = active & (omega != 1.0) & (err <= PLAIN_CHECK_RANGE * tol)
             if check.any():
                 plain = ops.to_host(ops.relax(G, cols(TG), log_b, eps_col, no_step)[1])
                 stop = check & (plain <= tol)
@@ -107,8 +89,8 @@ def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
         G, err_g = ops.relax(G, cols(F), log_b, eps_col, omega_dev)
         it += 1
         n_iter += active
-        window = it % _RATE_WINDOW == 1
-        if not (sync_always or it % _RATE_WINDOW in (0, 1) or it == max_iter):
+        window = it % RATE_WINDOW == 1
+        if not (sync_always or it % RATE_WINDOW in (0, 1) or it == max_iter):
             continue
         err_now = ops.to_host(err_f + err_g)
         restart = np.zeros(B, dtype=bool)
@@ -117,16 +99,15 @@ def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
             if not err[k] < np.inf:
                 # A relaxed step overshot: restart from exact c-transforms, plainly.
                 restart[k] = True
-                omega[k] = 1.0
-                cap[k] = 1.0 + 0.5 * (cap[k] - 1.0)
-                err_start[k] = -1.0
+                omega[k], cap[k], err_start[k] = restart_relaxation(cap[k])
             elif err[k] <= tol:
                 active[k] = False
                 omega[k] = 0.0  # frozen: relax leaves its potentials unchanged
             elif window:
                 if err_start[k] > 0.0:
-                    omega[k], cap[k] = _next_omega(
-                        omega[k], cap[k], err[k] / err_start[k], err[k]
+                    omega[k], cap[k] = next_omega(
+                        omega[k], cap[k], (err[k] / err_start[k]) ** (1.0 / RATE_WINDOW),
+                        err[k],
                     )
                 err_start[k] = err[k]
         if restart.any():
@@ -164,7 +145,7 @@ def sinkhorn_points(ops, X, Y, log_a, log_b, eps, F, G, tol, max_iter, metric):
 def sinkhorn_symmetric(ops, state, log_a, eps, F, tol, max_iter):
     """``OT(a, a)`` by the averaged update ``F <- (F + T F) / 2`` (Feydy et al. 2019).
 
-    As :func:`skwass._kernels._sinkhorn.sinkhorn_symmetric`, on a ``(B, n, n)``
+    As :func:`skwass._kernels._log_domain.sinkhorn_symmetric`, on a ``(B, n, n)``
     stack of symmetric costs. Returns ``(n_iter (B,), error (B,), F)``.
     """
     B, n = F.shape
@@ -199,7 +180,7 @@ def _symmetric(ops, transform, log_a, eps, F, tol, max_iter, size):
         F, err_dev = ops.relax(F, transform(F), log_a, eps_col, half)
         it += 1
         n_iter += active
-        if not (sync_always or it % _RATE_WINDOW == 1 or it == max_iter):
+        if not (sync_always or it % RATE_WINDOW == 1 or it == max_iter):
             continue
         err_now = 2.0 * ops.to_host(err_dev)
         err[active] = err_now[active]

@@ -4,7 +4,7 @@ Private, like the Numba kernels: CuPy arrays and scalars in, arrays out.
 CuPy is imported on first use only (this module is imported by
 ``skwass._backend._cupy``, itself imported only when a CuPy array is seen).
 
-Conventions match :mod:`skwass._kernels._sinkhorn`: potentials in cost units,
+Conventions match :mod:`skwass._kernels._transforms`: potentials in cost units,
 ``P_ij = exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)``, ``-inf`` log
 weights for zero weights. Costs and points are float32 or float64 (``T``);
 potentials, weights, exponentials and sums are always float64, as on the CPU.

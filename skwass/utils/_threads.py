@@ -138,3 +138,25 @@ def _with_thread_limits(method):
             return method(*args, **kwargs)
 
     return wrapped
+
+
+def let_idle_openmp_threads_sleep(environ=None):
+    """Ask OpenMP threads to spin only briefly when idle, unless the user chose.
+
+    Sets ``OMP_WAIT_POLICY=PASSIVE`` and ``GOMP_SPINCOUNT=3000`` when neither
+    is set. The OpenMP runtime (Numba's ``omp`` threading layer) reads them
+    once, at the first parallel kernel, so this must run before any; it
+    changes the whole process, which is why importing skwass does not call
+    it: the ``skwass`` command and the test suite do, and a user's program may
+    set the variables itself. ``benchmarks/bench_threads.py`` measures the
+    effect of each setting.
+
+    Parameters
+    ----------
+    environ : mapping or None, default=None
+        The environment to change; ``None`` is ``os.environ``.
+    """
+    environ = os.environ if environ is None else environ
+    if "OMP_WAIT_POLICY" not in environ and "GOMP_SPINCOUNT" not in environ:
+        environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        environ["GOMP_SPINCOUNT"] = "3000"

@@ -1,0 +1,327 @@
+"""Jitted c-transforms and plan quantities.
+
+Conventions (shared with :mod:`skwass.ot`): potentials ``F``, ``G`` are in cost
+units and the plan is ``P_ij = exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)``.
+``log_a``/``log_b`` may hold ``-inf`` for zero weights here (no ``fastmath``
+flag that assumes finite values). Loops over cost entries use
+:func:`~skwass._kernels._math.fast_exp` where LLVM vectorizes them (online mode
+computes costs block by block for that).
+"""
+
+import numba
+import numpy as np
+
+from skwass._kernels._costs import CITYBLOCK, EUCLIDEAN
+from skwass._kernels._math import fast_exp
+
+
+# fast_exp pays off where LLVM vectorizes the loop around it; the sums below
+# need reassociation for that (no flag assumes finite values: -inf stays
+# legal). In branchy scalar loops it was 1.6x slower than libm's exp, so those
+# keep np.exp.
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _sum_exp(shift, row, inv_eps, top):
+    """``sum_j exp(shift_j - row_j * inv_eps - top)``."""
+    acc = 0.0
+    for j in range(row.shape[0]):
+        acc += fast_exp(shift[j] - row[j] * inv_eps - top)
+    return acc
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _sum_exp_log(log_b, G, row, inv_eps, top):
+    """``sum_j exp(log_b_j + (G_j - row_j) * inv_eps - top)``."""
+    acc = 0.0
+    for j in range(row.shape[0]):
+        acc += fast_exp(log_b[j] + (G[j] - row[j]) * inv_eps - top)
+    return acc
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
+    """Mass and cost of one plan row, its entries added to ``cols``:
+    ``P_j = exp(log_a_i + log_b_j + (F_i + G_j - row_j) * inv_eps)``."""
+    mass = 0.0
+    cost = 0.0
+    for j in range(row.shape[0]):
+        p = fast_exp(log_a_i + log_b[j] + (F_i + G[j] - row[j]) * inv_eps)
+        mass += p
+        cost += p * row[j]
+        cols[j] += p
+    return mass, cost
+
+
+@numba.njit(cache=True, parallel=True)
+def ctransform_rows(C, G, log_b, eps):
+    """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``."""
+    n, m = C.shape
+    F = np.empty(n, dtype=np.float64)
+    shift = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        shift[j] = log_b[j] + G[j] / eps
+    inv_eps = 1.0 / eps
+    for i in numba.prange(n):
+        top = -np.inf
+        for j in range(m):
+            z = shift[j] - C[i, j] * inv_eps
+            if z > top:
+                top = z
+        F[i] = -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
+    return F
+
+
+_COLUMN_BLOCK = 256
+
+
+@numba.njit(cache=True, parallel=True)
+def ctransform_cols(C, F, log_a, eps):
+    """``G_j = -eps * log sum_i exp(log_a_i + (F_i - C_ij) / eps)`` (row-major C)."""
+    n, m = C.shape
+    G = np.empty(m, dtype=np.float64)
+    shift = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        shift[i] = log_a[i] + F[i] / eps
+    inv_eps = 1.0 / eps
+    n_blocks = (m + _COLUMN_BLOCK - 1) // _COLUMN_BLOCK
+    for block in numba.prange(n_blocks):
+        start = block * _COLUMN_BLOCK
+        stop = min(m, start + _COLUMN_BLOCK)
+        top = np.full(stop - start, -np.inf)
+        acc = np.zeros(stop - start)
+        for i in range(n):
+            for j in range(start, stop):
+                z = shift[i] - C[i, j] * inv_eps
+                if z > top[j - start]:
+                    top[j - start] = z
+        for i in range(n):
+            for j in range(start, stop):
+                acc[j - start] += fast_exp(shift[i] - C[i, j] * inv_eps - top[j - start])
+        for j in range(start, stop):
+            G[j] = -eps * (top[j - start] + np.log(acc[j - start]))
+    return G
+
+
+# Targets per block of the online kernels: their costs are computed into a
+# small buffer (vectorized over the block, features outermost), then reduced
+# with the vectorized exp while they are in L1.
+_ONLINE_BLOCK = 256
+
+
+@numba.njit(cache=True)
+def _block_costs(X, i, Yt, start, code, out):
+    """``out[j] = c(X[i], Y[start + j])`` for the block ``out``; ``Yt`` is ``Y.T`` (d, m).
+
+    The same arithmetic as :func:`~skwass._kernels._costs.pair_cost` (differences
+    in the points' dtype, sums in float64), one feature at a time over the block.
+    """
+    w = out.shape[0]
+    out[:] = 0.0
+    for k in range(X.shape[1]):
+        x = X[i, k]
+        y = Yt[k, start:start + w]
+        if code == CITYBLOCK:
+            for j in range(w):
+                out[j] += abs(x - y[j])
+        else:
+            for j in range(w):
+                diff = x - y[j]
+                out[j] += diff * diff
+    if code == EUCLIDEAN:
+        for j in range(w):
+            out[j] = np.sqrt(out[j])
+
+
+@numba.njit(cache=True, parallel=True)
+def ctransform_online(X, Y, G, log_b, eps, code):
+    """Row c-transform with costs computed on the fly from points (O(n+m) memory).
+
+    Each cost is computed once: targets are taken in blocks of
+    ``_ONLINE_BLOCK``, whose log-sum-exp is merged into a running one (a block
+    raises the running maximum before its exponentials are summed). The
+    column c-transform is the same call with the roles of X and Y swapped.
+    """
+    n, m = X.shape[0], Y.shape[0]
+    F = np.empty(n, dtype=np.float64)
+    shift = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        shift[j] = log_b[j] + G[j] / eps
+    inv_eps = 1.0 / eps
+    Yt = np.ascontiguousarray(Y.T)
+    for i in numba.prange(n):
+        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        top = -np.inf
+        acc = 0.0
+        for start in range(0, m, _ONLINE_BLOCK):
+            stop = min(m, start + _ONLINE_BLOCK)
+            costs = buffer[:stop - start]
+            _block_costs(X, i, Yt, start, code, costs)
+            block_top = -np.inf
+            for j in range(stop - start):
+                z = shift[start + j] - costs[j] * inv_eps
+                if z > block_top:
+                    block_top = z
+            if block_top == -np.inf:
+                continue  # only zero weights in this block
+            if block_top > top:
+                acc *= np.exp(top - block_top)
+                top = block_top
+            acc += _sum_exp(shift[start:stop], costs, inv_eps, top)
+        F[i] = -eps * (top + np.log(acc))
+    return F
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_matrix(C, F, G, log_a, log_b, eps):
+    n, m = C.shape
+    P = np.empty((n, m), dtype=np.float64)
+    for i in numba.prange(n):
+        for j in range(m):
+            P[i, j] = fast_exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
+    return P
+
+
+# Row chunks reduced separately (one partial column-sum vector each).
+_STAT_CHUNKS = 16
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_statistics(C, F, G, log_a, log_b, eps):
+    """Return ``(<P, C>, row sums, column sums)`` of the plan without storing it."""
+    n, m = C.shape
+    n_chunks = _STAT_CHUNKS
+    cost = np.zeros(n_chunks)
+    rows = np.zeros(n)
+    cols = np.zeros((n_chunks, m))
+    chunk = (n + n_chunks - 1) // n_chunks
+    inv_eps = 1.0 / eps
+    for t in numba.prange(n_chunks):
+        for i in range(t * chunk, min(n, (t + 1) * chunk)):
+            rows[i], row_cost = plan_row(C[i], log_a[i], F[i], log_b, G, inv_eps, cols[t])
+            cost[t] += row_cost
+    return cost.sum(), rows, cols.sum(axis=0)
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
+    """Online twin of :func:`plan_statistics`: costs computed from the points."""
+    n, m = X.shape[0], Y.shape[0]
+    n_chunks = _STAT_CHUNKS
+    cost = np.zeros(n_chunks)
+    rows = np.zeros(n)
+    cols = np.zeros((n_chunks, m))
+    chunk = (n + n_chunks - 1) // n_chunks
+    inv_eps = 1.0 / eps
+    Yt = np.ascontiguousarray(Y.T)
+    for t in numba.prange(n_chunks):
+        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        for i in range(t * chunk, min(n, (t + 1) * chunk)):
+            for start in range(0, m, _ONLINE_BLOCK):
+                stop = min(m, start + _ONLINE_BLOCK)
+                costs = buffer[:stop - start]
+                _block_costs(X, i, Yt, start, code, costs)
+                mass, block_cost = plan_row(costs, log_a[i], F[i], log_b[start:stop],
+                                             G[start:stop], inv_eps, cols[t, start:stop])
+                rows[i] += mass
+                cost[t] += block_cost
+    return cost.sum(), rows, cols.sum(axis=0)
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _plan_block(costs, base, log_b, G, inv_eps, out):
+    """``out_j = exp(base + log_b_j + (G_j - costs_j) * inv_eps)`` (vectorized)."""
+    for j in range(costs.shape[0]):
+        out[j] = fast_exp(base + log_b[j] + (G[j] - costs[j]) * inv_eps)
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _weighted_difference(weights, x, y):
+    """``sum_j weights_j * (x - y_j)``."""
+    acc = 0.0
+    for j in range(y.shape[0]):
+        acc += weights[j] * (x - y[j])
+    return acc
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _weighted_sign(weights, x, y):
+    """``sum_j weights_j * sign(x - y_j)`` (0 for a zero difference)."""
+    acc = 0.0
+    for j in range(y.shape[0]):
+        diff = x - y[j]
+        acc += weights[j] * ((diff > 0) - (diff < 0))
+    return acc
+
+
+@numba.njit(cache=True, parallel=True)
+def plan_cost_gradient_online(X, Y, F, G, log_a, log_b, eps, code):
+    """``out_i = sum_j P_ij * d c(x_i, y_j) / d x_i`` for the plan of ``(F, G)``.
+
+    The online twin of :func:`~skwass._kernels._costs.contract_cost_gradient`
+    applied to the plan: costs and plan entries are computed block by block and
+    never stored. Same conventions (0 for the Euclidean gradient at zero distance
+    and for the sign of a zero difference).
+    """
+    n, d = X.shape
+    m = Y.shape[0]
+    out = np.zeros((n, d), dtype=np.float64)
+    inv_eps = 1.0 / eps
+    Yt = np.ascontiguousarray(Y.T)
+    for i in numba.prange(n):
+        if log_a[i] == -np.inf:
+            continue
+        base = log_a[i] + F[i] * inv_eps
+        cost_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        plan_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        for start in range(0, m, _ONLINE_BLOCK):
+            stop = min(m, start + _ONLINE_BLOCK)
+            costs = cost_buffer[:stop - start]
+            plan = plan_buffer[:stop - start]
+            _block_costs(X, i, Yt, start, code, costs)
+            _plan_block(costs, base, log_b[start:stop], G[start:stop], inv_eps, plan)
+            if code == EUCLIDEAN:
+                for j in range(stop - start):
+                    plan[j] = plan[j] / costs[j] if costs[j] > 0.0 else 0.0
+            for k in range(d):
+                y = Yt[k, start:stop]
+                if code == CITYBLOCK:
+                    out[i, k] += _weighted_sign(plan, X[i, k], y)
+                elif code == EUCLIDEAN:
+                    out[i, k] += _weighted_difference(plan, X[i, k], y)
+                else:
+                    out[i, k] += 2.0 * _weighted_difference(plan, X[i, k], y)
+    return out
+
+
+@numba.njit(cache=True)
+def ctransform_rows_serial(C, G, log_b, eps, out):
+    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange)."""
+    n, m = C.shape
+    inv_eps = 1.0 / eps
+    for i in range(n):
+        top = -np.inf
+        for j in range(m):
+            z = log_b[j] + (G[j] - C[i, j]) * inv_eps
+            if z > top:
+                top = z
+        out[i] = -eps * (top + np.log(_sum_exp_log(log_b, G, C[i], inv_eps, top)))
+
+
+@numba.njit(cache=True)
+def ctransform_cols_serial(C, F, log_a, eps, out):
+    """Serial :func:`ctransform_cols` into ``out``: a streaming pass over rows."""
+    n, m = C.shape
+    inv_eps = 1.0 / eps
+    top = np.full(m, -np.inf)
+    acc = np.zeros(m)
+    for i in range(n):
+        for j in range(m):
+            z = log_a[i] + (F[i] - C[i, j]) * inv_eps
+            if z == -np.inf:
+                continue
+            if z <= top[j]:
+                acc[j] += fast_exp(z - top[j])
+            else:
+                acc[j] = acc[j] * fast_exp(top[j] - z) + 1.0
+                top[j] = z
+    for j in range(m):
+        out[j] = -eps * (top[j] + np.log(acc[j]))
