@@ -9,7 +9,15 @@ import pytest
 
 matplotlib.use("Agg")
 
-from skwass._demo import _hide_patches, _Progress, build_parser, main  # noqa: E402
+from skwass._demo import (  # noqa: E402
+    _hide_patches,
+    _kde_complete_mean,
+    _kde_flip_probability,
+    _Progress,
+    build_parser,
+    main,
+)
+from skwass.neural_network import binary_states  # noqa: E402
 
 
 def test_parser_defaults():
@@ -24,6 +32,34 @@ def test_hide_patches_hides_one_square_per_image():
     for mask in hidden.reshape(5, 8, 8):
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         assert np.ptp(rows) == 2 and np.ptp(cols) == 2
+
+
+def _gaussian_kde(X_train, states, q):
+    """Gaussian kernel density of ``states``, normalized over all of ``{0, 1}^d``."""
+    two_sigma2 = 1 / np.log((1 - q) / q)
+    everything = binary_states(X_train.shape[1])
+    kernel = np.exp(-((everything[:, None] - X_train[None]) ** 2).sum(axis=2) / two_sigma2)
+    norm = kernel.sum(axis=0)  # per training row
+    return (np.exp(-((states[:, None] - X_train[None]) ** 2).sum(axis=2) / two_sigma2)
+            / norm).mean(axis=1)
+
+
+def test_kde_baseline_against_the_explicit_gaussian_kernel(rng):
+    X = (rng.random((25, 5)) < 0.3).astype(float)
+    q = _kde_flip_probability(X)
+    # Leave-one-out log-likelihood of the explicit kernel peaks at the chosen q.
+    def loo(q):
+        return np.mean([np.log(_gaussian_kde(np.delete(X, i, axis=0), X[i:i + 1], q))
+                        for i in range(len(X))])
+    assert loo(q) >= max(loo(q * 0.8), loo(min(q * 1.25, 0.49)))
+    # Completion marginals: the kernel density over the 2**k completions.
+    x = np.array([1.0, np.nan, 0.0, np.nan, np.nan])
+    columns = np.flatnonzero(np.isnan(x))
+    completions = np.tile(x, (8, 1))
+    completions[:, columns] = binary_states(3)
+    density = _gaussian_kde(X, completions, q)
+    expected = density @ completions / density.sum()
+    np.testing.assert_allclose(_kde_complete_mean(X, x[None], q)[0], expected, rtol=1e-10)
 
 
 def test_progress_turns_verbose_lines_into_a_bar():
@@ -45,6 +81,7 @@ def test_rbm_demo_table_and_figure(tmp_path, capsys):
     assert "scikit-learn's 8 x 8 digits (fallback" in out
     assert "RBM (lam = inf)" in out and "RBM-W (lam = 0.1)" in out
     assert "held-out W" in out and "completion error" in out and "isolated" in out
+    assert "KDE" in out
     assert (tmp_path / "rbm_demo.png").stat().st_size > 10_000
 
 

@@ -115,8 +115,11 @@ def test_imputer_fits_on_incomplete_digits(rng):
     assert np.isnan(missing_train).any(axis=1).all()  # not one complete row
     rbm = BernoulliRBM(n_components=64, learning_rate=0.1, n_iter=30, random_state=0)
     imputer = RBMImputer(rbm, random_state=0)
-    pipe = make_pipeline(imputer, LogisticRegression(C=0.1, solver="newton-cg")).fit(missing_train, y_train)
-    complete = LogisticRegression(C=0.1, solver="newton-cg").fit(X_train, y_train).score(X_test, y_test)
+    def classifier():
+        return LogisticRegression(C=0.1, solver="newton-cg")
+
+    pipe = make_pipeline(imputer, classifier()).fit(missing_train, y_train)
+    complete = classifier().fit(X_train, y_train).score(X_test, y_test)
     assert pipe.score(missing_test, y_test) > complete - 0.05
 
     # Expected Hamming error on the imputed pixels, against mean imputation.

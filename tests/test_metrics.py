@@ -25,6 +25,8 @@ def test_conditional_variance_matches_enumeration(rng):
             p = proba[index[tuple(on)]] / (proba[index[tuple(on)]] + proba[index[tuple(off)]])
             expected.append(p * (1 - p))
     assert conditional_variance(rbm, X) == pytest.approx(np.mean(expected), rel=1e-10)
+    rbm.intercept_visible_ = np.full(D, -1e3)  # certain pixels, without overflow warnings
+    assert conditional_variance(rbm, X) == 0.0
     with pytest.raises(ValueError, match="binary"):
         conditional_variance(rbm, X * 0.5)
     with pytest.raises(ValueError, match="features"):

@@ -170,6 +170,25 @@ def test_kl_step_matches_finite_differences(model_and_data):
         np.testing.assert_allclose(step, -ref, atol=1e-8)
 
 
+@pytest.mark.parametrize("lam", [0.1, 10.0])
+def test_fine_tuning_step_weighs_omega_by_lam(model_and_data, lam):
+    """The paper's rule: a step of lr * min(1, 1/lam) on W + lam * (KL + eta * R)."""
+    model, X = model_and_data
+    model.set_params(lam=lam, eta=0.01, centered=False, learning_rate=1.0,
+                     sinkhorn_tol=1e-11, sinkhorn_max_iter=100_000)
+    states = binary_states(D)
+
+    def objective():
+        W, a = model.components_, model.intercept_visible_
+        omega = -model.log_likelihood(X).mean() + model.eta * (np.sum(W**2) + np.sum(a**2))
+        return _exact_w(model, X, states, model.eps) + lam * omega
+
+    fd = _finite_differences(objective, list(model._parameters()))
+    change = _step_change(model, X, pretraining=False, exact=True)
+    for step, ref in zip(change, fd, strict=True):
+        np.testing.assert_allclose(step, -min(1.0, 1.0 / lam) * ref, atol=1e-7)
+
+
 def test_centered_step_is_gradient_step_in_centered_coordinates(model_and_data, rng):
     """Finite differences of KL + eta R in the centered parameters (W, a_c, b_c)."""
     model, X = model_and_data

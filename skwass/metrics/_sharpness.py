@@ -4,6 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from scipy.ndimage import convolve
+from scipy.special import expit
 from sklearn.utils._param_validation import HasMethods, validate_params
 from sklearn.utils.validation import check_array
 
@@ -65,7 +66,7 @@ def conditional_variance(estimator, X):
         z_on = z + ((1 - V)[:, :, None] * W.T[None])
         z_off = z - (V[:, :, None] * W.T[None])
         log_odds = a + (np.logaddexp(0, z_on) - np.logaddexp(0, z_off)).sum(axis=2)
-        p = 1 / (1 + np.exp(-log_odds))
+        p = expit(log_odds)
         total += float((p * (1 - p)).sum())
     return total / X.size
 

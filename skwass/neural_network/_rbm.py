@@ -216,6 +216,12 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     entropy form would add ``eps * log p_theta`` to the potential), and it is
     the one used.
 
+    The paper's Sinkhorn recipe writes the potential as ``log(u / u~) / gamma``,
+    which is ``1 / gamma**2`` times the dual potential ``gamma * log(u)`` used
+    here (the gradient of ``W_eps``, checked against finite differences). Taken
+    literally it weighs ``W`` a hundred times more at ``gamma = 0.1``; the
+    user guide's replication page measures what that changes.
+
     References
     ----------
     G. Montavon, K.-R. Müller and M. Cuturi. Wasserstein Training of Restricted
