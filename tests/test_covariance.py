@@ -5,7 +5,6 @@ import ot
 import pytest
 from scipy.spatial.distance import cdist, pdist
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass.covariance import GaussianShrinkageModel
 from skwass.covariance._shrinkage import _ScalePushForward
@@ -112,6 +111,3 @@ def test_bad_input():
         GaussianShrinkageModel().loss_curve(np.eye(3), [-1.0])
 
 
-@parametrize_with_checks([GaussianShrinkageModel(random_state=0)])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

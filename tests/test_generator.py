@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass import MLPGenerator
 from skwass.mke._engine import Loss, _loss_and_grad
@@ -209,11 +208,6 @@ def test_bad_input_after_fit():
         MLPGenerator(loss="mmd", kernel=[1.0, -1.0]).fit(np.zeros((5, 2)))
 
 
-@parametrize_with_checks([MLPGenerator(hidden_layer_sizes=(8,), out_activation="identity",
-                                       max_iter=3, batch_size=20, tol=1.0, n_iter_no_change=1,
-                                       random_state=0)])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_integer_layer_sizes():

@@ -1,6 +1,5 @@
 """Completion, denoising and the expected Hamming error against brute-force enumeration."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass.datasets import load_mnist_small
 from skwass.impute import (
@@ -196,30 +194,8 @@ def test_denoiser(rng):
         RBMDenoiser(rbm, columns=[0], n_flips=2).fit(X)
 
 
-# The common checks feed continuous data; both transformers need binary input.
-_EXPECTED_FAILED = {
-    name: "the common checks draw non-binary data; completion/denoising needs 0/1 input"
-    for name in (
-        "check_dict_unchanged", "check_dtype_object", "check_estimators_dtypes",
-        "check_estimators_pickle", "check_estimators_pickle(readonly_memmap=True)",
-        "check_f_contiguous_array_estimator", "check_fit_idempotent",
-        "check_fit_score_takes_y", "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance", "check_pipeline_consistency",
-        "check_transformer_data_not_an_array", "check_transformer_general",
-        "check_transformer_general(readonly_memmap=True)", "check_transformer_preserve_dtypes",
-    )
-}
 
 
-@parametrize_with_checks(
-    [RBMImputer(BernoulliRBM(n_components=2, n_iter=1)),
-     RBMDenoiser(BernoulliRBM(n_components=2, n_iter=1), n_flips=0)],
-    expected_failed_checks=lambda est: _EXPECTED_FAILED,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check(estimator)
 
 
 @pytest.mark.parametrize(

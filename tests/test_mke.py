@@ -9,7 +9,6 @@ from scipy import special, stats
 from scipy.spatial.distance import cdist
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass.datasets import gandk_simulator, make_gandk
 from skwass.mke import MinimumKantorovichEstimator
@@ -222,8 +221,3 @@ def test_convergence_warning_and_verbose(capsys):
     assert est.sample(7, random_state=0).shape == (7, 1)
 
 
-@parametrize_with_checks(
-    [MinimumKantorovichEstimator(eps=1.0, max_iter=20, random_state=0)],
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

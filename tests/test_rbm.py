@@ -15,7 +15,6 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import BernoulliRBM
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass.neural_network import WassersteinRBM, binary_states
 from skwass.ot import sinkhorn
@@ -443,34 +442,8 @@ def test_transform_refuses_out_of_range(model_and_data):
 
 # ---------------------------------------------------------- scikit-learn API
 
-# The common checks feed continuous, sometimes negative data: the model only
-# takes data in [0, 1], and the Hamming metric needs binary data.
-_EXPECTED_FAILED = {
-    name: "the common checks draw data outside [0, 1]; Bernoulli visible units refuse it"
-    for name in (
-        "check_dict_unchanged", "check_dont_overwrite_parameters", "check_estimators_dtypes",
-        "check_estimators_fit_returns_self", "check_estimators_overwrite_params",
-        "check_estimators_pickle", "check_estimators_pickle(readonly_memmap=True)",
-        "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_1sample",
-        "check_fit2d_predict1d", "check_fit_check_is_fitted", "check_fit_idempotent",
-        "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-        "check_n_features_in", "check_n_features_in_after_fitting",
-        "check_pipeline_consistency", "check_positive_only_tag_during_fit",
-        "check_readonly_memmap_input", "check_transformer_data_not_an_array",
-        "check_transformer_general", "check_transformer_general(readonly_memmap=True)",
-        "check_transformer_preserve_dtypes",
-    )
-}
 
 
-@parametrize_with_checks(
-    [WassersteinRBM(n_components=2, n_pretrain_iter=2, n_iter=2, metric="sqeuclidean")],
-    expected_failed_checks=lambda est: _EXPECTED_FAILED,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check(estimator)
 
 
 def test_partial_fit_stream_matches_fit():

@@ -69,6 +69,27 @@ def test_fit_runs_under_the_worker_budget(monkeypatch):
     assert (numba.get_num_threads(), _blas_threads()) == before
 
 
+def test_fit_follows_n_jobs():
+    """``n_jobs`` sets the budget of fit and score, as in scikit-learn; 0 is refused."""
+    seen = []
+
+    def simulator(theta, noise):
+        seen.append(numba.get_num_threads())
+        return theta[0] + noise
+
+    before = numba.get_num_threads()
+    X = np.random.default_rng(0).normal(2.0, 1.0, size=(50, 1))
+    est = MinimumKantorovichEstimator(simulator, theta0=[0.0], max_iter=3, n_jobs=1,
+                                      random_state=0)
+    est.fit(X).score(X)
+    assert seen and set(seen) == {1}
+    assert numba.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_jobs == 0"):
+        est.set_params(n_jobs=0).fit(X)
+    with pytest.raises(ValueError, match="n_jobs"):
+        est.set_params(n_jobs=1.5).fit(X)
+
+
 def test_import_changes_no_environment_variable():
     # skwass used to set OMP_WAIT_POLICY / GOMP_SPINCOUNT for the whole process.
     import subprocess

@@ -59,6 +59,10 @@ class GaussianShrinkageModel(BaseEstimator):
         Maximum L-BFGS-B iterations.
     tol : float, default=1e-8
         L-BFGS-B tolerance.
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS while the model fits and scores: ``None``
+        keeps the process's setting (one thread per task in a dask worker),
+        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
     random_state : int, RandomState instance or None, default=None
         Seeds the model noise: the first draw is
         ``standard_normal((n_samples_model, n_features))``.
@@ -100,13 +104,14 @@ class GaussianShrinkageModel(BaseEstimator):
         "n_samples_model": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, *, eps=0.1, covariance_type="spherical", metric="euclidean",
                  loss="entropic", n_samples_model=None, max_iter=100, tol=1e-8,
-                 random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0):
         self.eps = eps
         self.covariance_type = covariance_type
         self.metric = metric
@@ -114,6 +119,7 @@ class GaussianShrinkageModel(BaseEstimator):
         self.n_samples_model = n_samples_model
         self.max_iter = max_iter
         self.tol = tol
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 

@@ -123,6 +123,10 @@ default="sinkhorn_divergence"
         ``"auto"`` uses the GPU when ``X`` is a CuPy array. The parameters and
         the optimizer stay on the host (they are small). Every loss but
         ``"wasserstein"`` runs on the GPU.
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS while the model fits and scores: ``None``
+        keeps the process's setting (one thread per task in a dask worker),
+        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialization, the noise and the minibatches.
     verbose : int, default=0
@@ -174,6 +178,7 @@ default="sinkhorn_divergence"
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"k-means", "random"})],
         "device": [StrOptions(set(DEVICES))],
+        "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -181,7 +186,8 @@ default="sinkhorn_divergence"
     def __init__(self, n_components=3, *, loss="sinkhorn_divergence", eps=0.1,
                  metric="sqeuclidean", n_sinkhorn_iter=20, bandwidth=1.0, solver="adam",
                  batch_size=200, max_iter=300, learning_rate=0.01, n_iter_no_change=10,
-                 tol=1e-4, init="k-means", device="auto", random_state=None, verbose=0):
+                 tol=1e-4, init="k-means", device="auto", n_jobs=None, random_state=None,
+                 verbose=0):
         self.n_components = n_components
         self.loss = loss
         self.eps = eps
@@ -196,6 +202,7 @@ default="sinkhorn_divergence"
         self.tol = tol
         self.init = init
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 

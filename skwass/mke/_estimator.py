@@ -133,6 +133,10 @@ class MinimumKantorovichEstimator(BaseEstimator):
         there; ``"auto"`` uses the GPU when ``X`` is a CuPy array. The
         simulator and the optimizer run on the host. Every loss but
         ``"wasserstein"`` (``loss="auto"`` with one feature) runs on the GPU.
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS while the model fits and scores: ``None``
+        keeps the process's setting (one thread per task in a dask worker),
+        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
     random_state : int, RandomState instance or None, default=None
         Seeds the noise.
     verbose : int, default=0
@@ -183,6 +187,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [StrOptions(set(DEVICES))],
+        "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -191,7 +196,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
                  eps=0.1, metric="euclidean", p=1, bandwidth=1.0, n_simulations=1,
                  n_samples_simulated=None, noise=None, method="auto", max_iter=200, tol=1e-6,
                  learning_rate=0.01, n_iter_no_change=10, batch_size=200, device="auto",
-                 random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0):
         self.simulator = simulator
         self.theta0 = theta0
         self.bounds = bounds
@@ -211,6 +216,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.batch_size = batch_size
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 

@@ -179,6 +179,10 @@ class MLPGenerator(BaseEstimator):
     score_eps : float, default=1.0
         Regularization of the Sinkhorn divergence that :meth:`score` reports,
         whatever ``loss`` and ``eps``, so that scores compare across them.
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS while the model fits and scores: ``None``
+        keeps the process's setting (one thread per task in a dask worker),
+        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the latent noise and the minibatches.
     verbose : int, default=0
@@ -232,6 +236,7 @@ class MLPGenerator(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "score_eps": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -240,7 +245,7 @@ class MLPGenerator(BaseEstimator):
                  out_activation="sigmoid", latent="uniform", loss="sinkhorn", eps=1.0,
                  metric="sqeuclidean", n_sinkhorn_iter=20, kernel=None, learned_cost=None,
                  batch_size=200, learning_rate=5e-3, max_iter=100, tol=1e-4,
-                 n_iter_no_change=10, score_eps=1.0, random_state=None, verbose=0):
+                 n_iter_no_change=10, score_eps=1.0, n_jobs=None, random_state=None, verbose=0):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -258,6 +263,7 @@ class MLPGenerator(BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.score_eps = score_eps
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 

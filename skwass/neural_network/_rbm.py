@@ -168,6 +168,10 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         solves the Sinkhorn problems there; ``"auto"`` trains on the GPU when
         ``X`` is a CuPy array. Random numbers are drawn on the host from
         ``random_state`` either way, and the fitted attributes are NumPy arrays.
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS while the model fits and scores: ``None``
+        keeps the process's setting (one thread per task in a dask worker),
+        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the PCD chains, minibatch order and the
         Gibbs sampling done by :meth:`gibbs`, :meth:`sample` and
@@ -260,6 +264,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "sinkhorn_tol": [Interval(Real, 0, None, closed="neither")],
         "sinkhorn_max_iter": [Interval(Integral, 1, None, closed="left")],
         "device": [StrOptions(set(DEVICES))],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -283,6 +288,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         sinkhorn_tol=1e-5,
         sinkhorn_max_iter=1000,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -302,6 +308,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.sinkhorn_tol = sinkhorn_tol
         self.sinkhorn_max_iter = sinkhorn_max_iter
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 

@@ -130,12 +130,12 @@ def thread_limits(n_jobs=None):
 
 
 def _with_thread_limits(method):
-    """Run an estimator method inside :func:`thread_limits` with the automatic budget."""
+    """Run an estimator method inside :func:`thread_limits` with the estimator's ``n_jobs``."""
 
     @functools.wraps(method)
-    def wrapped(*args, **kwargs):
-        with thread_limits():
-            return method(*args, **kwargs)
+    def wrapped(estimator, *args, **kwargs):
+        with thread_limits(estimator.n_jobs):
+            return method(estimator, *args, **kwargs)
 
     return wrapped
 
