@@ -159,7 +159,8 @@ def main():
     parser.add_argument("--patience", type=int, default=2)
     parser.add_argument("--max-updates", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--figure", default=None, help="where to save the curves (PNG)")
+    parser.add_argument("--figure", default=None,
+                        help="where to save the curves (default: rbm_holdout_<data>.png)")
     parser.add_argument("--fast", action="store_true")
     args = parser.parse_args()
     if args.fast:
@@ -214,8 +215,8 @@ def main():
                      f"{isolated_pixel_fraction(model.chains_, shape):>8.3f}")
         print(f"{label:<34s} {cells[0]:>22s} {cells[1]:>22s}{extra}")
     print(f"\ntotal time {time.perf_counter() - start:.0f} s")
-    if args.figure:
-        plot_curves(curves, args.figure, f"Validation W during training ({name})")
+    plot_curves(curves, args.figure or f"rbm_holdout_{args.data}.png",
+                f"Validation W during training ({name})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The demos behind ``python -m skwass`` (and the ``skwass`` console script).
 
 ``rbm`` (the default) fits a standard RBM and a Wasserstein RBM on MNIST-small,
-prints held-out Wasserstein distances and completion errors and saves a figure;
+prints held-out Wasserstein distances, completion and denoising errors against a
+kernel density estimate, and saves a figure;
 ``ot`` tours the optimal-transport core; ``ellipses``, ``shrinkage`` and
 ``gandk`` fit the other estimators briefly. Every demo writes its figure into
 the ``--output`` folder and never opens a window.
@@ -248,9 +249,8 @@ def run_rbm(args):
     errors, q = _completion_and_denoising(models, X_train, X_test, digits.image_shape,
                                           args.seed)
 
-    print(f"\n{'':18s} {'held-out':>8s} {'completion k=9':>22s} {'denoising k=12, l=4':>22s} "
-          f"{'':>7s} {'':>8s}")
-    print(f"{'model':<18s} {'W':>8s} {'error (bias + var)':>22s} {'error (bias + var)':>22s} "
+    print(f"\n{'':20s} {'held-out':>8s} {'completion k=9':>22s} {'denoising k=12, l=4':>22s}")
+    print(f"{'model':<20s} {'W':>8s} {'error (bias + var)':>22s} {'error (bias + var)':>22s} "
           f"{'p(1-p)':>7s} {'isolated':>8s} {'fit [s]':>7s}")
     for name, pair in errors.items():
         cells = [f"{e:.3f} ({b:.3f} + {v:.3f})" for e, b, v in pair]
@@ -260,12 +260,12 @@ def run_rbm(args):
         else:
             sigma = np.sqrt(0.5 / np.log((1 - q) / q))
             extra = f"{'':>8s}", f"   (Gaussian kernel, sigma = {sigma:.3f})"
-        print(f"{name:<18s} {extra[0]} {cells[0]:>22s} {cells[1]:>22s}{extra[1]}")
+        print(f"{name:<20s} {extra[0]} {cells[0]:>22s} {cells[1]:>22s}{extra[1]}")
     rbm_name, w_name = list(rows)
     for task, k in (("completion", 0), ("denoising", 1)):
         others = min(errors[rbm_name][k][0], errors["KDE"][k][0])
         if errors[w_name][k][0] > others:
-            print(f"\nRBM-W {task}s worse than the best of RBM and KDE here "
+            print(f"\nRBM-W is worse at {task} than the best of RBM and KDE here "
                   f"({errors[w_name][k][0]:.3f} against {others:.3f}), unlike Figure 7 of the "
                   "paper; the user guide\npage 'Replicating the Wasserstein RBM' gives the "
                   "ablations and the holdout tables.")
