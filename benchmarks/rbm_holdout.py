@@ -91,8 +91,12 @@ def train_until_stalled(model, X_train, X_val, args):
     best, best_w, curve, stalled = copy.deepcopy(model), -model.score(X_val), [], 0
     curve.append((0, best_w))
     for done in range(args.every, args.max_updates + 1, args.every):
-        for _ in range(args.every):
-            model.partial_fit(X_train)
+        try:
+            for _ in range(args.every):
+                model.partial_fit(X_train)
+        except FloatingPointError:
+            curve.append((done, np.nan))  # diverged: keep the best state so far
+            break
         w = -model.score(X_val)
         curve.append((done, w))
         if w < best_w:
@@ -133,10 +137,10 @@ def plot_curves(curves, path, title):
 
     fig, axes = plt.subplots(1, len(ETAS), figsize=(4 * len(ETAS), 3.4), sharey=True)
     for ax, eta in zip(axes, ETAS, strict=True):
-        for lam in LAMS:
+        ax.set_title(f"eta = {eta:g}")
+        for lam in LAMS if (eta, LAMS[0]) in curves else ():
             steps, values = zip(*curves[eta, lam], strict=True)
             ax.plot(steps, values, marker=".", label=f"lambda = {lam:g}")
-        ax.set_title(f"eta = {eta:g}")
         ax.set_xlabel("updates after pretraining")
     axes[0].set_ylabel("validation W")
     axes[0].legend(fontsize="small")
@@ -176,10 +180,14 @@ def main():
     start = time.perf_counter()
     results, curves = {}, {}
     for eta in ETAS:
-        pretrained = WassersteinRBM(
-            n_components=args.hidden, lam=np.inf, eta=eta, learning_rate=args.lr,
-            n_pretrain_iter=args.pretrain, n_iter=0, random_state=args.seed,
-        ).fit(X_train)
+        try:
+            pretrained = WassersteinRBM(
+                n_components=args.hidden, lam=np.inf, eta=eta, learning_rate=args.lr,
+                n_pretrain_iter=args.pretrain, n_iter=0, random_state=args.seed,
+            ).fit(X_train)
+        except FloatingPointError as error:
+            print(f"  eta = {eta:g}: {str(error).split(':')[0]}", flush=True)
+            continue
         for lam in LAMS:
             model = copy.deepcopy(pretrained).set_params(**paper_step(lam, args.lr))
             best, val_w, curve = train_until_stalled(model, X_train, X_val, args)
@@ -191,12 +199,14 @@ def main():
     print(f"{'eta / lambda':>12s}" + "".join(f"{lam:>23g}" for lam in LAMS))
     for eta in ETAS:
         cells = [f"{results[eta, lam][2]:.4f} ({results[eta, lam][1]:.4f}) "
-                 f"[{results[eta, lam][3]}]" for lam in LAMS]
+                 f"[{results[eta, lam][3]}]" if (eta, lam) in results else "pretraining diverged"
+                 for lam in LAMS]
         print(f"{eta:>12g}" + "".join(f"{c:>23s}" for c in cells))
-    finite = [(eta, lam) for eta in ETAS for lam in LAMS if not np.isinf(lam)]
+    etas = sorted({eta for eta, _ in results})
+    finite = [key for key in results if not np.isinf(key[1])]
     w_key = min(finite, key=lambda key: results[key][1])
     # The best RBM "in the standard sense": highest validation pseudo-likelihood.
-    rbm_eta = max(ETAS, key=lambda eta: results[eta, np.inf][0].score_samples(X_val).mean())
+    rbm_eta = max(etas, key=lambda eta: results[eta, np.inf][0].score_samples(X_val).mean())
     models = {f"RBM (eta = {rbm_eta:g})": results[rbm_eta, np.inf][0],
               f"RBM-W (eta = {w_key[0]:g}, lambda = {w_key[1]:g})": results[w_key][0]}
 
