@@ -44,7 +44,7 @@ class _Progress:
         self.shown = tenth
         bar = "#" * (20 * done // max(self.total, 1))
         line = (f"  {self.label:<22s} [{bar:<20s}] {done:>4d}/{self.total:<4d} "
-                f"{time.perf_counter() - self.start:5.1f} s {note}")
+                f"{time.perf_counter() - self.start:5.1f} s {note}").rstrip()
         end = "\r" if self.tty and done < self.total else "\n"
         self.stream.write(("\r" if self.tty else "") + line + end)
         self.stream.flush()
