@@ -138,7 +138,9 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Step size on the mean gradient. The fine-tuning phase uses
         ``learning_rate * min(1, 1 / lam)``, as in the paper. The default is
         the paper's fine-tuning step ``0.01 / eps**2`` (see Notes); KL
-        pretraining at that rate settles within the default epochs.
+        pretraining at that rate settles within the default epochs on
+        MNIST-small, but it is a large step: if ``fit`` raises
+        ``FloatingPointError`` (it did once, at ``eta=1e-2``), lower it.
     n_pretrain_iter : int, default=250
         Epochs of KL pretraining (minimizing ``Omega``).
     n_iter : int, default=100
