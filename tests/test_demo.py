@@ -10,8 +10,10 @@ import pytest
 matplotlib.use("Agg")
 
 from skwass._demo import (  # noqa: E402
+    _flip_in_patches,
     _hide_patches,
     _kde_complete_mean,
+    _kde_denoise_mean,
     _kde_flip_probability,
     _Progress,
     build_parser,
@@ -62,26 +64,59 @@ def test_kde_baseline_against_the_explicit_gaussian_kernel(rng):
     np.testing.assert_allclose(_kde_complete_mean(X, x[None], q)[0], expected, rtol=1e-10)
 
 
-def test_progress_turns_verbose_lines_into_a_bar():
+def test_flip_in_patches_flips_inside_one_patch():
+    X = np.zeros((20, 64))
+    noisy, suspect = _flip_in_patches(X, (8, 8), 4, np.random.default_rng(0))
+    assert noisy.sum(axis=1).tolist() == [4] * 20
+    assert not np.any(noisy.astype(bool) & ~suspect)
+    for mask in suspect.reshape(20, 8, 8):
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert sorted((rows.size, cols.size)) == [3, 4] and mask.sum() == 12
+    assert not np.any(X)  # the input is left alone
+
+
+def test_kde_denoising_against_the_explicit_gaussian_kernel(rng):
+    X = (rng.random((25, 5)) < 0.3).astype(float)
+    q = _kde_flip_probability(X)
+    x = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    suspect = np.array([True, True, False, True, True])
+    # The C(4, 2) states two flips away from x on the suspect entries.
+    candidates = []
+    for i, j in [(0, 1), (0, 3), (0, 4), (1, 3), (1, 4), (3, 4)]:
+        state = x.copy()
+        state[[i, j]] = 1 - state[[i, j]]
+        candidates.append(state)
+    candidates = np.array(candidates)
+    density = _gaussian_kde(X, candidates, q)
+    expected = density @ candidates / density.sum()
+    np.testing.assert_allclose(_kde_denoise_mean(X, x[None], suspect[None], 2, q)[0], expected,
+                               rtol=1e-10)
+
+
+def test_progress_bar_every_tenth_off_a_terminal():
     import io
 
     stream = io.StringIO()
     bar = _Progress("fit", 20, stream=stream)
     for k in range(1, 21):
-        bar.write(f"[WassersteinRBM] epoch {k}/20 (pretrain): W=-\n")
-    bar.write("unrelated line\n")
+        bar.update(k, f"W={k}")
     lines = stream.getvalue().splitlines()
     assert len(lines) == 11  # 1/20, then every 10% (not a TTY)
-    assert "[####################]   20/20" in lines[-1]
+    assert "[####################]   20/20" in lines[-1] and lines[-1].endswith("W=20")
+    verbose = io.StringIO()
+    bar = _Progress("fit", 20, stream=verbose, every_update=True)
+    for k in range(1, 21):
+        bar.update(k)
+    assert len(verbose.getvalue().splitlines()) == 20
 
 
 def test_rbm_demo_table_and_figure(tmp_path, capsys):
     assert main(["--fast", "--source", "digits", "--output", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "scikit-learn's 8 x 8 digits (fallback" in out
-    assert "RBM (lam = inf)" in out and "RBM-W (lam = 0.1)" in out
-    assert "held-out W" in out and "completion error" in out and "isolated" in out
-    assert "KDE" in out
+    assert "RBM (lam = inf)" in out and "RBM-W (lam = 0.001)" in out
+    assert "completion k=9" in out and "denoising k=12, l=4" in out and "isolated" in out
+    assert "KDE" in out and "KL pretraining" in out
     assert (tmp_path / "rbm_demo.png").stat().st_size > 10_000
 
 

@@ -6,6 +6,7 @@ and central finite differences of the exact objectives W_eps(p_theta, p_hat)
 and KL(p_hat | p_theta) computed by enumeration.
 """
 
+import copy
 import itertools
 import warnings
 
@@ -186,6 +187,28 @@ def test_fine_tuning_step_weighs_omega_by_lam(model_and_data, lam):
     change = _step_change(model, X, pretraining=False, exact=True)
     for step, ref in zip(change, fd, strict=True):
         np.testing.assert_allclose(step, -min(1.0, 1.0 / lam) * ref, atol=1e-7)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.1, 1.0])
+def test_paper_potential_scale_is_lam_and_learning_rate(model_and_data, monkeypatch, lam):
+    """The paper's potential log(u/u~)/gamma = alpha/gamma**2 at (lr, lam) is the exact
+    gradient step at (lr/gamma**2, lam*gamma**2): what the defaults rely on."""
+    model, X = model_and_data
+    gamma = model.eps
+    model.set_params(eta=0.01, sinkhorn_tol=1e-11, sinkhorn_max_iter=100_000)
+    exact = copy.deepcopy(model).set_params(lam=lam * gamma**2, learning_rate=0.01 / gamma**2)
+    literal = model.set_params(lam=lam, learning_rate=0.01)
+    solve = literal._centered_potential
+
+    def paper_potential(*args, **kwargs):
+        alpha, result = solve(*args, **kwargs)
+        return alpha / gamma**2, result
+
+    monkeypatch.setattr(literal, "_centered_potential", paper_potential)
+    for step, ref in zip(_step_change(literal, X, False, exact=False),
+                         _step_change(exact, X, False, exact=False), strict=True):
+        np.testing.assert_allclose(step, ref, rtol=1e-9, atol=1e-12)
+    assert np.abs(ref).max() > 1e-3  # a real step
 
 
 def test_centered_step_is_gradient_step_in_centered_coordinates(model_and_data, rng):

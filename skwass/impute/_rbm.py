@@ -134,6 +134,13 @@ def denoising_distribution(estimator, x, suspect, n_flips):
     """
     x = np.asarray(x, dtype=np.float64)
     _check_binary_row(x, "x", missing_allowed=False)
+    columns, values = _denoising_candidates(x, suspect, n_flips)
+    log_w = _log_weights(_rbm_parameters(estimator), x, columns, values)
+    return columns, values, np.exp(log_w - logsumexp(log_w))
+
+
+def _denoising_candidates(x, suspect, n_flips):
+    """The suspect columns of ``x`` and every value of them ``n_flips`` flips away."""
     columns = np.flatnonzero(np.asarray(suspect, dtype=bool))
     if not 0 <= n_flips <= columns.size:
         raise ValueError(
@@ -142,9 +149,7 @@ def denoising_distribution(estimator, x, suspect, n_flips):
     flips = np.zeros((comb(columns.size, n_flips), columns.size))
     for row, chosen in enumerate(itertools.combinations(range(columns.size), n_flips)):
         flips[row, list(chosen)] = 1.0
-    values = np.abs(x[columns] - flips)
-    log_w = _log_weights(_rbm_parameters(estimator), x, columns, values)
-    return columns, values, np.exp(log_w - logsumexp(log_w))
+    return columns, np.abs(x[columns] - flips)
 
 
 def _summarize(values, proba, strategy, rng):

