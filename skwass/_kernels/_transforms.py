@@ -104,7 +104,7 @@ def ctransform_cols(C, F, log_a, eps):
 # Targets per block of the online kernels: their costs are computed into a
 # small buffer (vectorized over the block, features outermost), then reduced
 # with the vectorized exp while they are in L1.
-_ONLINE_BLOCK = 256
+_POINTS_BLOCK = 256
 
 
 @numba.njit(cache=True)
@@ -132,11 +132,11 @@ def _block_costs(X, i, Yt, start, code, out):
 
 
 @numba.njit(cache=True, parallel=True)
-def ctransform_online(X, Y, G, log_b, eps, code):
+def ctransform_points(X, Y, G, log_b, eps, code):
     """Row c-transform with costs computed on the fly from points (O(n+m) memory).
 
     Each cost is computed once: targets are taken in blocks of
-    ``_ONLINE_BLOCK``, whose log-sum-exp is merged into a running one (a block
+    ``_POINTS_BLOCK``, whose log-sum-exp is merged into a running one (a block
     raises the running maximum before its exponentials are summed). The
     column c-transform is the same call with the roles of X and Y swapped.
     """
@@ -148,11 +148,11 @@ def ctransform_online(X, Y, G, log_b, eps, code):
     inv_eps = 1.0 / eps
     Yt = np.ascontiguousarray(Y.T)
     for i in numba.prange(n):
-        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
         top = -np.inf
         acc = 0.0
-        for start in range(0, m, _ONLINE_BLOCK):
-            stop = min(m, start + _ONLINE_BLOCK)
+        for start in range(0, m, _POINTS_BLOCK):
+            stop = min(m, start + _POINTS_BLOCK)
             costs = buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
             block_top = -np.inf
@@ -202,7 +202,7 @@ def plan_statistics(C, F, G, log_a, log_b, eps):
 
 
 @numba.njit(cache=True, parallel=True)
-def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
+def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, code):
     """Online twin of :func:`plan_statistics`: costs computed from the points."""
     n, m = X.shape[0], Y.shape[0]
     n_chunks = _STAT_CHUNKS
@@ -213,10 +213,10 @@ def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
     inv_eps = 1.0 / eps
     Yt = np.ascontiguousarray(Y.T)
     for t in numba.prange(n_chunks):
-        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
-            for start in range(0, m, _ONLINE_BLOCK):
-                stop = min(m, start + _ONLINE_BLOCK)
+            for start in range(0, m, _POINTS_BLOCK):
+                stop = min(m, start + _POINTS_BLOCK)
                 costs = buffer[:stop - start]
                 _block_costs(X, i, Yt, start, code, costs)
                 mass, block_cost = plan_row(costs, log_a[i], F[i], log_b[start:stop],
@@ -253,7 +253,7 @@ def _weighted_sign(weights, x, y):
 
 
 @numba.njit(cache=True, parallel=True)
-def plan_cost_gradient_online(X, Y, F, G, log_a, log_b, eps, code):
+def plan_cost_gradient_points(X, Y, F, G, log_a, log_b, eps, code):
     """``out_i = sum_j P_ij * d c(x_i, y_j) / d x_i`` for the plan of ``(F, G)``.
 
     The online twin of :func:`~skwass._kernels._costs.contract_cost_gradient`
@@ -270,10 +270,10 @@ def plan_cost_gradient_online(X, Y, F, G, log_a, log_b, eps, code):
         if log_a[i] == -np.inf:
             continue
         base = log_a[i] + F[i] * inv_eps
-        cost_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
-        plan_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
-        for start in range(0, m, _ONLINE_BLOCK):
-            stop = min(m, start + _ONLINE_BLOCK)
+        cost_buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
+        plan_buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
+        for start in range(0, m, _POINTS_BLOCK):
+            stop = min(m, start + _POINTS_BLOCK)
             costs = cost_buffer[:stop - start]
             plan = plan_buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
