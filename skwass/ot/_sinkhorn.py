@@ -656,6 +656,15 @@ def _solve_points_batch(backend, X, Y, a, b, eps, metric, mode, tol, max_iter, e
                         eps_scaling, init, batch=True)
 
 
+def plan_cost_gradient(result, X, Y, metric):
+    """``sum_j P_ij grad_x c(x_i, y_j)`` for the plan of ``result`` between ``X`` and ``Y``.
+
+    The gradient of ``result.value`` with respect to the points ``X`` (envelope
+    theorem), for a built-in point metric.
+    """
+    return result._backend.cost_gradient(result.plan(), X, Y, metric)
+
+
 def centered_potential(result, which="f"):
     """Centered dual variable ``alpha*`` of Montavon et al. (2016), eqs. (3)-(5).
 
