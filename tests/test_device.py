@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+from skwass._backend import _device
+from skwass._backend._device import Device, host_copy, is_device_array, resolve_device
 from skwass.mixture import EllipseMKE
 from skwass.neural_network import WassersteinRBM
-from skwass.utils import _device
-from skwass.utils._device import Device, host_copy, is_device_array, resolve_device
 
 
 @pytest.fixture

@@ -31,9 +31,9 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
+from skwass._backend._device import CPU, Device
 from skwass.ot import mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
 from skwass.ot._sinkhorn import plan_cost_gradient
-from skwass.utils._device import CPU, Device
 from skwass.utils._optimizers import AdamOptimizer, SGDOptimizer
 
 LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
