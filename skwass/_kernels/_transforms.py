@@ -51,22 +51,24 @@ def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
     return mass, cost
 
 
+@numba.njit(cache=True)
+def _ctransform_row(C, i, G, log_b, eps):
+    """``-eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``: row ``i`` of the transform."""
+    inv_eps = 1.0 / eps
+    top = -np.inf
+    for j in range(C.shape[1]):
+        z = log_b[j] + (G[j] - C[i, j]) * inv_eps
+        if z > top:
+            top = z
+    return -eps * (top + np.log(_sum_exp_log(log_b, G, C[i], inv_eps, top)))
+
+
 @numba.njit(cache=True, parallel=True)
 def ctransform_rows(C, G, log_b, eps):
-    """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``."""
-    n, m = C.shape
-    F = np.empty(n, dtype=np.float64)
-    shift = np.empty(m, dtype=np.float64)
-    for j in range(m):
-        shift[j] = log_b[j] + G[j] / eps
-    inv_eps = 1.0 / eps
-    for i in numba.prange(n):
-        top = -np.inf
-        for j in range(m):
-            z = shift[j] - C[i, j] * inv_eps
-            if z > top:
-                top = z
-        F[i] = -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
+    """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``, rows in parallel."""
+    F = np.empty(C.shape[0], dtype=np.float64)
+    for i in numba.prange(C.shape[0]):
+        F[i] = _ctransform_row(C, i, G, log_b, eps)
     return F
 
 
@@ -294,16 +296,9 @@ def plan_cost_gradient_points(X, Y, F, G, log_a, log_b, eps, code):
 
 @numba.njit(cache=True)
 def ctransform_rows_serial(C, G, log_b, eps, out):
-    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange)."""
-    n, m = C.shape
-    inv_eps = 1.0 / eps
-    for i in range(n):
-        top = -np.inf
-        for j in range(m):
-            z = log_b[j] + (G[j] - C[i, j]) * inv_eps
-            if z > top:
-                top = z
-        out[i] = -eps * (top + np.log(_sum_exp_log(log_b, G, C[i], inv_eps, top)))
+    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange): same rows."""
+    for i in range(C.shape[0]):
+        out[i] = _ctransform_row(C, i, G, log_b, eps)
 
 
 @numba.njit(cache=True)
