@@ -186,17 +186,20 @@ def plan_matrix(C, F, G, log_a, log_b, eps):
 _STAT_CHUNKS = 16
 
 
+@numba.njit(cache=True)
+def _statistics_buffers(n, m):
+    """Per-chunk cost and column sums, row sums, and the rows per chunk."""
+    return (np.zeros(_STAT_CHUNKS), np.zeros(n), np.zeros((_STAT_CHUNKS, m)),
+            (n + _STAT_CHUNKS - 1) // _STAT_CHUNKS)
+
+
 @numba.njit(cache=True, parallel=True)
 def plan_statistics(C, F, G, log_a, log_b, eps):
     """Return ``(<P, C>, row sums, column sums)`` of the plan without storing it."""
     n, m = C.shape
-    n_chunks = _STAT_CHUNKS
-    cost = np.zeros(n_chunks)
-    rows = np.zeros(n)
-    cols = np.zeros((n_chunks, m))
-    chunk = (n + n_chunks - 1) // n_chunks
+    cost, rows, cols, chunk = _statistics_buffers(n, m)
     inv_eps = 1.0 / eps
-    for t in numba.prange(n_chunks):
+    for t in numba.prange(_STAT_CHUNKS):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
             rows[i], row_cost = plan_row(C[i], log_a[i], F[i], log_b, G, inv_eps, cols[t])
             cost[t] += row_cost
@@ -207,14 +210,10 @@ def plan_statistics(C, F, G, log_a, log_b, eps):
 def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, code):
     """Online twin of :func:`plan_statistics`: costs computed from the points."""
     n, m = X.shape[0], Y.shape[0]
-    n_chunks = _STAT_CHUNKS
-    cost = np.zeros(n_chunks)
-    rows = np.zeros(n)
-    cols = np.zeros((n_chunks, m))
-    chunk = (n + n_chunks - 1) // n_chunks
+    cost, rows, cols, chunk = _statistics_buffers(n, m)
     inv_eps = 1.0 / eps
     Yt = np.ascontiguousarray(Y.T)
-    for t in numba.prange(n_chunks):
+    for t in numba.prange(_STAT_CHUNKS):
         buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
             for start in range(0, m, _POINTS_BLOCK):

@@ -28,7 +28,13 @@ from skwass.ot._sinkhorn import (
     _solve_symmetric,
     _solve_symmetric_points,
 )
-from skwass.ot._validation import check_cost_scale, check_points, largest_cost
+from skwass.ot._validation import (
+    METRIC_PARAM,
+    POINT_CLOUD_PARAMS,
+    check_cost_scale,
+    check_points,
+    largest_cost,
+)
 
 # ---------------------------------------------------------------------------
 # Adjoints dL/dC and dL/da of one OT term
@@ -298,10 +304,8 @@ def _shape_like(grad_X, X_in):
 
 
 @validate_params(
-    {"X": ["array-like"], "Y": ["array-like"], "a": ["array-like", None],
-     "b": ["array-like", None], "eps": [Interval(numbers.Real, 0, None, closed="neither")],
-     "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-     "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
+    {**POINT_CLOUD_PARAMS, "eps": [Interval(numbers.Real, 0, None, closed="neither")],
+     "n_iter": [Interval(numbers.Integral, 1, None, closed="left")], "metric": METRIC_PARAM,
      "return_grad": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
@@ -362,10 +366,8 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
 
 
 @validate_params(
-    {"X": ["array-like"], "Y": ["array-like"], "a": ["array-like", None],
-     "b": ["array-like", None], "eps": [Interval(numbers.Real, 0, None, closed="neither")],
-     "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
-     "kind": [StrOptions({"dual", "primal"})], "return_grad": ["boolean"],
+    {**POINT_CLOUD_PARAMS, "eps": [Interval(numbers.Real, 0, None, closed="neither")],
+     "metric": METRIC_PARAM, "kind": [StrOptions({"dual", "primal"})], "return_grad": ["boolean"],
      "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
      "mode": [StrOptions({"auto", "dense", "online"})],
      "tol": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -387,12 +389,10 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
 
     Parameters
     ----------
-    X : array-like of shape (n, d)
-    Y : array-like of shape (m, d)
-    a, b : array-like or None
-        Weights (``None`` is uniform).
+    X, Y, a, b
+        The weighted point clouds, as in :func:`sinkhorn_loss`.
     eps : float
-        Regularization in cost units.
+        Entropic regularization, in cost units.
     metric : str or callable, default="sqeuclidean"
     kind : {"dual", "primal"}, default="dual"
     return_grad : bool, default=False
@@ -414,10 +414,8 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     Returns
     -------
     divergence : float
-    grad_X : ndarray of shape (n, d)
-        Only with ``return_grad``.
-    grad_a : ndarray of shape (n,)
-        Only with ``return_grad``; defined up to an additive constant (only its
+    grad_X, grad_a : ndarray of shapes (n, d) and (n,)
+        Only with ``return_grad``; ``grad_a`` is defined up to an additive constant (only its
         action on zero-sum weight changes is meaningful).
 
     Examples

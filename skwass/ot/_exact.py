@@ -5,11 +5,16 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, validate_params
 
 from skwass._backend import get_backend
-from skwass.ot._costs import METRICS, POINT_METRICS, costs_of_points
-from skwass.ot._validation import check_points, check_weights
+from skwass.ot._costs import POINT_METRICS, costs_of_points
+from skwass.ot._validation import (
+    METRIC_PARAM,
+    POINT_CLOUD_PARAMS,
+    check_points,
+    check_weights,
+)
 
 # Ground distances that are |x - y|**k in 1-D (k given here). With p >= 1 the
 # cost |x - y|**(k * p) is a convex function of x - y, so the monotone
@@ -79,11 +84,8 @@ def _emd(a, b, M, plan=False):
 
 @validate_params(
     {
-        "X": ["array-like"],
-        "Y": ["array-like"],
-        "a": ["array-like", None],
-        "b": ["array-like", None],
-        "metric": [StrOptions(set(METRICS)), callable],
+        **POINT_CLOUD_PARAMS,
+        "metric": METRIC_PARAM,
         "p": [Interval(numbers.Real, 1, None, closed="left")],
         "return_grad": ["boolean"],
     },
@@ -145,8 +147,8 @@ default="euclidean"
     1.0
     >>> distance, grad_X = wasserstein(X, Y, p=2, return_grad=True)
     >>> grad_X
-    array([[ 0., -1.],
-           [ 0., -1.]])
+    array([[ 0. , -0.5],
+           [ 0. , -0.5]])
     """
     if return_grad and not (isinstance(metric, str) and metric in POINT_METRICS):
         raise ValueError(f"return_grad=True needs metric in {POINT_METRICS}, got {metric!r}.")

@@ -7,7 +7,12 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 
 from skwass._backend import get_backend
 from skwass.ot._sinkhorn import _host
-from skwass.ot._validation import check_float_array, check_points, check_weights
+from skwass.ot._validation import (
+    POINT_CLOUD_PARAMS,
+    check_float_array,
+    check_points,
+    check_weights,
+)
 
 KERNELS = ("gaussian", "imq", "energy")
 
@@ -64,10 +69,7 @@ def _pair_weights(w, unbiased, xp=np):
 
 @validate_params(
     {
-        "X": ["array-like"],
-        "Y": ["array-like"],
-        "a": ["array-like", None],
-        "b": ["array-like", None],
+        **POINT_CLOUD_PARAMS,
         "kernel": [StrOptions(set(KERNELS)), callable],
         "bandwidth": [numbers.Real, "array-like"],
         "unbiased": ["boolean"],
@@ -96,10 +98,9 @@ def mmd(
 
     Parameters
     ----------
-    X : array-like of shape (n, d) or (n,)
-        First sample; a 1-D array is ``n`` points with one feature.
-    Y : array-like of shape (m, d) or (m,)
-        Second sample, with the same number of features as ``X``.
+    X, Y : array-like of shapes (n, d) and (m, d), or 1-D
+        The two samples, with the same number of features (a 1-D array is
+        points with one feature).
     a : array-like of shape (n,), default=None
         Probability weights of ``X``; ``None`` means uniform.
     b : array-like of shape (m,), default=None

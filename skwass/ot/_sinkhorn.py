@@ -13,6 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from skwass._backend import get_backend
 from skwass.ot._costs import POINT_METRICS, costs_of_points
 from skwass.ot._validation import (
+    METRIC_PARAM,
+    POINT_CLOUD_PARAMS,
     check_cost_scale,
     check_eps,
     check_float_array,
@@ -537,10 +539,9 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
 
 
 @validate_params(
-    {"X": ["array-like"], "Y": ["array-like"], "a": ["array-like", None],
-     "b": ["array-like", None],
+    {**POINT_CLOUD_PARAMS,
      "eps": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
-     "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
+     "metric": METRIC_PARAM,
      "mode": [StrOptions({"auto", "dense", "online"})], **_SOLVER_PARAMS},
     prefer_skip_nested_validation=True,
 )

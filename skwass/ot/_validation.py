@@ -7,8 +7,19 @@ raises a ``ValueError`` that names the offending parameter.
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from skwass._backend import get_backend
+
+# @validate_params constraints of two weighted point clouds and their ground cost,
+# shared by the public functions that take them.
+POINT_CLOUD_PARAMS = {
+    "X": ["array-like"],
+    "Y": ["array-like"],
+    "a": ["array-like", None],
+    "b": ["array-like", None],
+}
+METRIC_PARAM = [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
