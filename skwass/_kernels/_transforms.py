@@ -29,15 +29,6 @@ def _sum_exp(shift, row, inv_eps, top):
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})
-def _sum_exp_log(log_b, G, row, inv_eps, top):
-    """``sum_j exp(log_b_j + (G_j - row_j) * inv_eps - top)``."""
-    acc = 0.0
-    for j in range(row.shape[0]):
-        acc += fast_exp(log_b[j] + (G[j] - row[j]) * inv_eps - top)
-    return acc
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
     """Mass and cost of one plan row, its entries added to ``cols``:
     ``P_j = exp(log_a_i + log_b_j + (F_i + G_j - row_j) * inv_eps)``."""
@@ -52,23 +43,33 @@ def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
 
 
 @numba.njit(cache=True)
-def _ctransform_row(C, i, G, log_b, eps):
-    """``-eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``: row ``i`` of the transform."""
+def _row_shift(G, log_b, eps):
+    """``log_b_j + G_j / eps``: the part of the row c-transform's exponent shared by all rows."""
+    shift = np.empty(G.shape[0], dtype=np.float64)
+    for j in range(G.shape[0]):
+        shift[j] = log_b[j] + G[j] / eps
+    return shift
+
+
+@numba.njit(cache=True)
+def _ctransform_row(C, i, shift, eps):
+    """``-eps * log sum_j exp(shift_j - C_ij / eps)``: row ``i`` of the transform."""
     inv_eps = 1.0 / eps
     top = -np.inf
     for j in range(C.shape[1]):
-        z = log_b[j] + (G[j] - C[i, j]) * inv_eps
+        z = shift[j] - C[i, j] * inv_eps
         if z > top:
             top = z
-    return -eps * (top + np.log(_sum_exp_log(log_b, G, C[i], inv_eps, top)))
+    return -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
 
 
 @numba.njit(cache=True, parallel=True)
 def ctransform_rows(C, G, log_b, eps):
     """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``, rows in parallel."""
+    shift = _row_shift(G, log_b, eps)
     F = np.empty(C.shape[0], dtype=np.float64)
     for i in numba.prange(C.shape[0]):
-        F[i] = _ctransform_row(C, i, G, log_b, eps)
+        F[i] = _ctransform_row(C, i, shift, eps)
     return F
 
 
@@ -296,8 +297,9 @@ def plan_cost_gradient_points(X, Y, F, G, log_a, log_b, eps, code):
 @numba.njit(cache=True)
 def ctransform_rows_serial(C, G, log_b, eps, out):
     """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange): same rows."""
+    shift = _row_shift(G, log_b, eps)
     for i in range(C.shape[0]):
-        out[i] = _ctransform_row(C, i, G, log_b, eps)
+        out[i] = _ctransform_row(C, i, shift, eps)
 
 
 @numba.njit(cache=True)
