@@ -280,18 +280,27 @@ def plan_cost_gradient_points(X, Y, F, G, log_a, log_b, eps, code):
             plan = plan_buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
             _plan_block(costs, base, log_b[start:stop], G[start:stop], inv_eps, plan)
-            if code == EUCLIDEAN:
-                for j in range(stop - start):
-                    plan[j] = plan[j] / costs[j] if costs[j] > 0.0 else 0.0
-            for k in range(d):
-                y = Yt[k, start:stop]
-                if code == CITYBLOCK:
-                    out[i, k] += _weighted_sign(plan, X[i, k], y)
-                elif code == EUCLIDEAN:
-                    out[i, k] += _weighted_difference(plan, X[i, k], y)
-                else:
-                    out[i, k] += 2.0 * _weighted_difference(plan, X[i, k], y)
+            add_block_gradient(out[i], X[i], Yt[:, start:stop], costs, plan, code)
     return out
+
+
+@numba.njit(cache=True)
+def add_block_gradient(out, x, Yt, costs, plan, code):
+    """``out += sum_j plan_j * d c(x, y_j) / d x`` for a block of targets ``Yt`` (d, w).
+
+    ``plan`` is overwritten. 0 for the Euclidean gradient at zero distance and
+    for the sign of a zero difference.
+    """
+    if code == EUCLIDEAN:
+        for j in range(costs.shape[0]):
+            plan[j] = plan[j] / costs[j] if costs[j] > 0.0 else 0.0
+    for k in range(x.shape[0]):
+        if code == CITYBLOCK:
+            out[k] += _weighted_sign(plan, x[k], Yt[k])
+        elif code == EUCLIDEAN:
+            out[k] += _weighted_difference(plan, x[k], Yt[k])
+        else:
+            out[k] += 2.0 * _weighted_difference(plan, x[k], Yt[k])
 
 
 @numba.njit(cache=True)
