@@ -1,9 +1,9 @@
 """Block-sparse c-transforms: costs computed on the fly over kept pairs of clusters.
 
-The points of each cloud are sorted by cluster, so cluster ``I`` of ``X`` is the
-rows ``x_start[I]:x_start[I + 1]``. A block list in CSR form,
-``idx[ptr[I]:ptr[I + 1]]``, holds the clusters of ``Y`` that interact with
-cluster ``I``; every other pair is treated as carrying no mass. The column
+The points of each cloud are sorted by cluster, so cluster ``k`` of ``X`` is the
+rows ``x_start[k]:x_start[k + 1]``. A block list in CSR form,
+``idx[ptr[k]:ptr[k + 1]]``, holds the clusters of ``Y`` that interact with
+cluster ``k``; every other pair is treated as carrying no mass. The column
 c-transform is the same call on the transposed block list with the roles of
 ``X`` and ``Y`` swapped. Conventions as in :mod:`skwass._kernels._transforms`.
 """
@@ -35,10 +35,10 @@ def box_cost(lo1, hi1, lo2, hi2, code):
 def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_cut, code):
     """Keep the cluster pairs whose plan mass may exceed ``exp(log_cut)``.
 
-    ``x_top[I]`` bounds the potential on cluster ``I`` from above, so every
-    entry of the pair ``(I, J)`` is at most
-    ``exp((x_top_I + y_top_J - box_cost_IJ) / eps)`` times the two points'
-    weights, and the pair's mass at most that times ``A_I B_J``. Returns
+    ``x_top[k]`` bounds the potential on cluster ``k`` of ``X`` from above, so
+    every entry ``a_i b_j exp((f_i + g_j - C_ij) / eps)`` of the pair of clusters
+    ``(k, l)`` is at most ``a_i b_j exp((x_top_k + y_top_l - box_cost_kl) / eps)``,
+    and the pair's mass at most ``A_k B_l`` times that exponential. Returns
     ``(ptr, idx, dropped)``: the kept pairs in CSR form and the sum of the
     bounds of the dropped pairs, which bounds the mass they carry.
     """
@@ -46,43 +46,43 @@ def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_c
     counts = np.zeros(nx + 1, dtype=np.int64)
     dropped = np.zeros(nx)
     inv_eps = 1.0 / eps
-    for I in numba.prange(nx):
-        for J in range(ny):
-            bound = log_A[I] + log_B[J] + (
-                x_top[I] + y_top[J] - box_cost(x_lo[I], x_hi[I], y_lo[J], y_hi[J], code)
+    for cx in numba.prange(nx):
+        for cy in range(ny):
+            bound = log_A[cx] + log_B[cy] + (
+                x_top[cx] + y_top[cy] - box_cost(x_lo[cx], x_hi[cx], y_lo[cy], y_hi[cy], code)
             ) * inv_eps
             if bound > log_cut:
-                counts[I + 1] += 1
+                counts[cx + 1] += 1
             else:
-                dropped[I] += np.exp(bound)
+                dropped[cx] += np.exp(bound)
     ptr = np.cumsum(counts)
     idx = np.empty(ptr[nx], dtype=np.int64)
-    for I in numba.prange(nx):
-        p = ptr[I]
-        for J in range(ny):
-            bound = log_A[I] + log_B[J] + (
-                x_top[I] + y_top[J] - box_cost(x_lo[I], x_hi[I], y_lo[J], y_hi[J], code)
+    for cx in numba.prange(nx):
+        p = ptr[cx]
+        for cy in range(ny):
+            bound = log_A[cx] + log_B[cy] + (
+                x_top[cx] + y_top[cy] - box_cost(x_lo[cx], x_hi[cx], y_lo[cy], y_hi[cy], code)
             ) * inv_eps
             if bound > log_cut:
-                idx[p] = J
+                idx[p] = cy
                 p += 1
     return ptr, idx, dropped.sum()
 
 
 @numba.njit(cache=True)
 def transpose_blocks(ptr, idx, n_targets):
-    """The CSR block list of the transposed pairs ``(J, I)``."""
+    """The CSR block list of the transposed pairs."""
     counts = np.zeros(n_targets + 1, dtype=np.int64)
     for p in range(idx.shape[0]):
         counts[idx[p] + 1] += 1
     ptr_t = np.cumsum(counts)
     fill = ptr_t[:-1].copy()
     idx_t = np.empty(idx.shape[0], dtype=np.int64)
-    for I in range(ptr.shape[0] - 1):
-        for p in range(ptr[I], ptr[I + 1]):
-            J = idx[p]
-            idx_t[fill[J]] = I
-            fill[J] += 1
+    for cx in range(ptr.shape[0] - 1):
+        for p in range(ptr[cx], ptr[cx + 1]):
+            cy = idx[p]
+            idx_t[fill[cy]] = cx
+            fill[cy] += 1
     return ptr_t, idx_t
 
 
@@ -90,7 +90,7 @@ def transpose_blocks(ptr, idx, n_targets):
 def point_ranges(ptr, idx, start):
     """Merge the kept clusters of each row of the block list into runs of points.
 
-    Clusters ``J`` and ``J + 1`` are adjacent in the sorted points, so a run of
+    Clusters ``l`` and ``l + 1`` are adjacent in the sorted points, so a run of
     consecutive kept clusters is one range ``lo:hi``: fewer, longer blocks for
     the kernels. Returns ``(rptr, lo, hi)`` in CSR form.
     """
@@ -99,16 +99,16 @@ def point_ranges(ptr, idx, start):
     lo = np.empty(idx.shape[0], dtype=np.int64)
     hi = np.empty(idx.shape[0], dtype=np.int64)
     r = 0
-    for I in range(n_rows):
-        for p in range(ptr[I], ptr[I + 1]):
-            J = idx[p]
-            if p > ptr[I] and idx[p - 1] == J - 1:
-                hi[r - 1] = start[J + 1]
+    for cx in range(n_rows):
+        for p in range(ptr[cx], ptr[cx + 1]):
+            cy = idx[p]
+            if p > ptr[cx] and idx[p - 1] == cy - 1:
+                hi[r - 1] = start[cy + 1]
             else:
-                lo[r] = start[J]
-                hi[r] = start[J + 1]
+                lo[r] = start[cy]
+                hi[r] = start[cy + 1]
                 r += 1
-        rptr[I + 1] = r
+        rptr[cx + 1] = r
     return rptr, lo[:r].copy(), hi[:r].copy()
 
 
@@ -137,11 +137,11 @@ def ctransform_blocks(X, x_cluster, Y, rptr, lo, hi, G, log_b, eps, code):
     Yt = np.ascontiguousarray(Y.T)
     width = _widest(lo, hi)
     for i in numba.prange(X.shape[0]):
-        I = x_cluster[i]
+        cx = x_cluster[i]
         buffer = np.empty(width, dtype=np.float64)
         top = -np.inf
         acc = 0.0
-        for r in range(rptr[I], rptr[I + 1]):
+        for r in range(rptr[cx], rptr[cx + 1]):
             start, stop = lo[r], hi[r]
             costs = buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
@@ -172,10 +172,10 @@ def plan_rows_blocks(X, x_cluster, Y, rptr, lo, hi, F, G, log_a, log_b, eps, cod
     Yt = np.ascontiguousarray(Y.T)
     width = _widest(lo, hi)
     for i in numba.prange(X.shape[0]):
-        I = x_cluster[i]
+        cx = x_cluster[i]
         buffer = np.empty(width, dtype=np.float64)
         scratch = np.empty(width, dtype=np.float64)
-        for r in range(rptr[I], rptr[I + 1]):
+        for r in range(rptr[cx], rptr[cx + 1]):
             start, stop = lo[r], hi[r]
             costs = buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
@@ -201,11 +201,11 @@ def cost_gradient_blocks(X, x_cluster, Y, rptr, lo, hi, F, G, log_a, log_b, eps,
     for i in numba.prange(n):
         if log_a[i] == -np.inf:
             continue
-        I = x_cluster[i]
+        cx = x_cluster[i]
         base = log_a[i] + F[i] * inv_eps
         cost_buffer = np.empty(width, dtype=np.float64)
         plan_buffer = np.empty(width, dtype=np.float64)
-        for r in range(rptr[I], rptr[I + 1]):
+        for r in range(rptr[cx], rptr[cx + 1]):
             start, stop = lo[r], hi[r]
             costs = cost_buffer[:stop - start]
             plan = plan_buffer[:stop - start]

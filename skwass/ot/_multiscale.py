@@ -111,7 +111,8 @@ class BlockProblem:
         self.pairs = None
 
     def select(self, f, g):
-        """Rebuild the block list for ``(f, g)``; returns whether it kept a pair the old one dropped."""
+        """Rebuild the block list for ``(f, g)``; returns whether it keeps a pair the old one
+        dropped."""
         X, Y = self.X, self.Y
         ptr, idx, self.dropped = select_blocks(X.lo, X.hi, X.tops(f), X.log_select, Y.lo, Y.hi,
                                                Y.tops(g), Y.log_select, self.eps, self.log_cut,
