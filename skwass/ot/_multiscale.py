@@ -32,6 +32,7 @@ from skwass._kernels._blocks import (
     transpose_blocks,
 )
 from skwass._kernels._costs import METRIC_CODES
+from skwass._kernels._log_domain import _average_step
 from skwass._kernels._relaxation import OMEGA_MAX, adapt_omega, relax_potential, restart_relaxation
 
 # Fewer points per cell than this on average makes the blocks too small to
@@ -174,40 +175,90 @@ class BlockProblem:
         return it, err
 
 
-def solve_multiscale(X, Y, a, b, eps, metric, tol, max_iter, coarse_solver):
-    """Potentials of the entropic OT problem between large clouds, by truncated blocks.
+    def iterate_symmetric(self, f, tol, max_iter):
+        """Symmetric updates ``f <- (f + T f) / 2`` for ``OT(a, a)`` (``Y`` is ``X``).
 
-    ``coarse_solver(A, B, centroids_x, centroids_y)`` solves the cells' problem
-    and returns its potentials. Returns ``(f, g, n_iter, problem)`` with ``f``,
-    ``g`` in the caller's point order; ``problem`` gives the plan statistics,
-    the cost gradient and ``problem.dropped``, the bound on the mass of the
-    dropped pairs.
-    """
-    code = METRIC_CODES[metric]
+        As :func:`~skwass._kernels._log_domain.sinkhorn_symmetric`; returns
+        ``(n_iter, marginal_error)``.
+        """
+        err, it = np.inf, 0
+        while it < max_iter:
+            err = _average_step(f, self.rows(f), self.X.log_w, self.eps)
+            it += 1
+            if err <= tol:
+                break
+        return it, err
+
+
+def _clusters(X, Y, a, b, eps, metric):
     origin = np.minimum(X.min(axis=0), Y.min(axis=0))
     span = np.maximum(X.max(axis=0), Y.max(axis=0)) - origin
     cell = grid_cell(eps, metric, span, max(X.shape[0], Y.shape[0]))
-    cx, cy = Clusters(X, a, origin, cell), Clusters(Y, b, origin, cell)
-    F, G = coarse_solver(cx.weight, cy.weight, cx.centroid, cy.centroid)
+    cx = Clusters(X, a, origin, cell)
+    return cx, (cx if Y is X else Clusters(Y, b, origin, cell))
 
-    # The cells' potentials, extended to the points by one c-transform against
-    # the coarse measure, on the blocks the coarse potentials select.
-    problem = BlockProblem(cx, cy, eps, code, tol)
-    f0 = F[cx.cluster]
-    problem.select(f0, G[cy.cluster])
+
+def _extend(problem, F, G):
+    """Point potentials from the cells' ``(F, G)``: the c-transform of ``F`` against
+    the cells of ``X``, then of that against the points of ``Y``."""
+    cx, cy, eps, code = problem.X, problem.Y, problem.eps, problem.code
+    problem.select(F[cx.cluster], G[cy.cluster])
     with np.errstate(divide="ignore"):
         log_A = np.log(cx.weight)
-    coarse_start = np.arange(len(cx.weight) + 1, dtype=np.int64)
+    cells = np.arange(len(cx.weight) + 1, dtype=np.int64)
     g = ctransform_blocks(cy.points, cy.cluster, cx.centroid,
-                          *point_ranges(problem.ptr_t, problem.idx_t, coarse_start), F, log_A,
-                          eps, code)
-    f = problem.rows(g)
+                          *point_ranges(problem.ptr_t, problem.idx_t, cells), F, log_A, eps, code)
+    return problem.rows(g), g
 
+
+def _rounds(problem, iterate, potentials, tol, max_iter):
+    """Solve on the block list, rebuild it from the new potentials, until it keeps
+    no pair that the solve dropped."""
     n_iter = 0
-    problem.select(f, g)
+    problem.select(*potentials)
     for _ in range(_MAX_ROUNDS):
-        it, _ = problem.iterate(f, g, (1.0 - 4 * _TRUNCATION_SHARE) * tol, max_iter - n_iter)
-        n_iter += it
-        if not problem.select(f, g) or n_iter >= max_iter:
+        n_iter += iterate((1.0 - 4 * _TRUNCATION_SHARE) * tol, max_iter - n_iter)
+        if not problem.select(*potentials) or n_iter >= max_iter:
             break
+    return n_iter
+
+
+def solve_multiscale(X, Y, a, b, eps, metric, tol, max_iter, coarse_solver, init=None):
+    """Potentials of the entropic OT problem between large clouds, by truncated blocks.
+
+    ``coarse_solver(A, B, centroids_x, centroids_y)`` solves the cells' problem
+    and returns its potentials; ``init`` (point potentials) skips it. Returns
+    ``(f, g, n_iter, problem)`` with ``f``, ``g`` in the caller's point order;
+    ``problem`` gives the plan statistics, the cost gradient and
+    ``problem.dropped``, the bound on the mass of the dropped pairs.
+    """
+    cx, cy = _clusters(X, Y, a, b, eps, metric)
+    problem = BlockProblem(cx, cy, eps, METRIC_CODES[metric], tol)
+    if init is None:
+        f, g = _extend(problem, *coarse_solver(cx.weight, cy.weight, cx.centroid, cy.centroid))
+    else:
+        f, g = init[0][cx.order], init[1][cy.order]
+
+    def iterate(stage_tol, budget):
+        return problem.iterate(f, g, stage_tol, budget)[0]
+
+    n_iter = _rounds(problem, iterate, (f, g), tol, max_iter)
     return cx.unsort(f), cy.unsort(g), n_iter, problem
+
+
+def solve_symmetric_multiscale(X, a, eps, metric, tol, max_iter, coarse_solver):
+    """:func:`solve_multiscale` for ``OT(a, a)`` with symmetric updates.
+
+    ``coarse_solver(A, centroids)`` returns the cells' symmetric potential.
+    Returns ``(f, n_iter, problem)``.
+    """
+    cx, _ = _clusters(X, X, a, a, eps, metric)
+    problem = BlockProblem(cx, cx, eps, METRIC_CODES[metric], tol)
+    F = coarse_solver(cx.weight, cx.centroid)
+    f, _ = _extend(problem, F, F)
+
+    def iterate(stage_tol, budget):
+        return problem.iterate_symmetric(f, stage_tol, budget)[0]
+
+    n_iter = _rounds(problem, iterate, (f, f), tol, max_iter)
+    return cx.unsort(f), n_iter, problem
