@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from skwass._backend import _xp_sinkhorn
-from skwass._kernels import _batch, _costs, _log_domain, _scaling, _transforms
+from skwass._kernels import _batch, _blocks, _costs, _log_domain, _scaling, _transforms
 
 name = "numpy"
 xp = np
@@ -266,3 +266,35 @@ def cost_gradient(G, X, Y, metric):
     return _contract_cost_gradient(
         np.ascontiguousarray(G, dtype=np.float64), X, Y, _costs.METRIC_CODES[metric]
     )
+
+
+# ---------------------------------------------------------------------------
+# Block-sparse operations (mode="multiscale", CPU only)
+# ---------------------------------------------------------------------------
+
+point_ranges = _blocks.point_ranges
+transpose_blocks = _blocks.transpose_blocks
+
+
+def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_cut, metric):
+    """Kept pairs of clusters ``(ptr, idx)`` and the bound on the dropped mass."""
+    return _blocks.select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps,
+                                 log_cut, _costs.METRIC_CODES[metric])
+
+
+def ctransform_blocks(X, x_cluster, Y, ranges, G, log_b, eps, metric):
+    """Row c-transform over the kept point ranges ``(rptr, lo, hi)`` of each cluster."""
+    return _blocks.ctransform_blocks(X, x_cluster, Y, *ranges, G, log_b, eps,
+                                     _costs.METRIC_CODES[metric])
+
+
+def plan_rows_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, metric):
+    """Row sums and ``<P, C>`` of the kept part of the plan."""
+    return _blocks.plan_rows_blocks(X, x_cluster, Y, *ranges, F, G, log_a, log_b, eps,
+                                    _costs.METRIC_CODES[metric])
+
+
+def plan_cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, metric):
+    """``sum_j P_ij grad_x c(x_i, y_j)`` over the kept part of the plan."""
+    return _blocks.cost_gradient_blocks(X, x_cluster, Y, *ranges, F, G, log_a, log_b, eps,
+                                        _costs.METRIC_CODES[metric])

@@ -23,6 +23,7 @@ from skwass.ot._costs import POINT_METRICS, costs_of_points
 from skwass.ot._sinkhorn import (
     _check_problem,
     _resolve_mode,
+    _solve_multiscale,
     _solve_points,
     _solve_stack,
     _solve_symmetric,
@@ -254,23 +255,34 @@ def _position_gradient(backend, grad_C, X, Y, metric, symmetric):
     return backend.cost_gradient(grad_C, X, Y, metric)
 
 
-def _online_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter):
-    """The divergence with every cost recomputed from the points.
+def _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter,
+                       mode):
+    """The divergence with every cost recomputed from the points (online or multiscale).
 
     Dual gradients only: ``grad_X = G(P_xy) - G(P_xx)`` with
     ``G(P)_i = sum_j P_ij grad_x c(x_i, y_j)`` (the self term's plan is
     symmetric, so its two slots give twice half of it), ``grad_a = f_xy - f_xx``.
     """
 
-    def gradient(P, Q, res):
+    def solve(P, Q, w1, w2, symmetric):
+        """``(result, gradient)``, ``gradient()`` being ``G(P)`` of its plan."""
+        if mode == "multiscale":
+            res, problem = _solve_multiscale(backend, P, Q, w1[None], w2[None], eps, metric, tol,
+                                             max_iter, "auto", None, symmetric=symmetric)
+            return res, lambda: problem.cost_gradient(res.f, res.g)
+        if symmetric:
+            res = _solve_symmetric_points(backend, P, w1, eps, metric, tol, max_iter)
+        else:
+            res = _solve_points(backend, P, Q, w1[None], w2[None], eps, metric, tol, max_iter,
+                                "auto", None)
         with np.errstate(divide="ignore"):
             log_a, log_b = backend.xp.log(res.a), backend.xp.log(res.b)
-        return backend.plan_cost_gradient_points(P, Q, res.f, res.g, log_a, log_b, eps, metric)
+        return res, lambda: backend.plan_cost_gradient_points(P, Q, res.f, res.g, log_a, log_b,
+                                                              eps, metric)
 
-    res_xy = _solve_points(backend, X, Y, a[None], b[None], eps, metric, tol, max_iter,
-                           "auto", None)
-    res_xx = _solve_symmetric_points(backend, X, a, eps, metric, tol, max_iter)
-    res_yy = _solve_symmetric_points(backend, Y, b, eps, metric, tol, max_iter)
+    res_xy, grad_xy = solve(X, Y, a, b, symmetric=False)
+    res_xx, grad_xx = solve(X, X, a, a, symmetric=True)
+    res_yy, _ = solve(Y, Y, b, b, symmetric=True)
     field = "value" if kind == "dual" else "transport_cost"
     scale = 1.0 if kind == "dual" else 2.0
     divergence = scale * getattr(res_xy, field) - scale / 2 * (
@@ -278,8 +290,7 @@ def _online_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
     )
     if not return_grad:
         return divergence
-    grad_X = gradient(X, Y, res_xy) - gradient(X, X, res_xx)
-    return divergence, grad_X, res_xy.f - res_xx.f
+    return divergence, grad_xy() - grad_xx(), res_xy.f - res_xx.f
 
 
 def _check_point_pair(X, Y, a, b, eps):
@@ -369,7 +380,7 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
     {**POINT_CLOUD_PARAMS, "eps": [Interval(numbers.Real, 0, None, closed="neither")],
      "metric": METRIC_PARAM, "kind": [StrOptions({"dual", "primal"})], "return_grad": ["boolean"],
      "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
-     "mode": [StrOptions({"auto", "dense", "online"})],
+     "mode": [StrOptions({"auto", "dense", "online", "multiscale"})],
      "tol": [Interval(numbers.Real, 0, None, closed="neither")],
      "max_iter": [Interval(numbers.Integral, 1, None, closed="left")]},
     prefer_skip_nested_validation=True,
@@ -403,13 +414,15 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         convergence.
     tol, max_iter
         Passed to :func:`sinkhorn` when solving to convergence.
-    mode : {"auto", "dense", "online"}, default="auto"
+    mode : {"auto", "dense", "online", "multiscale"}, default="auto"
         ``"online"`` recomputes the costs in every pass instead of storing the
         three cost matrices (built-in point metrics; memory ``O(n + m)``);
-        ``"auto"`` picks it as :func:`sinkhorn_points` does, when the ``X``-``Y``
-        matrices would exceed 1 GiB. Online there are no unrolled ``n_iter``
-        and no ``kind="primal"`` gradients (they need the plan). On the GPU
-        the gradient is formed a chunk of rows at a time.
+        ``"multiscale"`` also visits only the pairs of grid cells that carry
+        mass (CPU, at most 3 features). ``"auto"`` picks as
+        :func:`sinkhorn_points` does, when the ``X``-``Y`` matrices would
+        exceed 1 GiB. These modes have no unrolled ``n_iter`` and no
+        ``kind="primal"`` gradients (they need the plan). On the GPU the
+        gradient is formed a chunk of rows at a time.
 
     Returns
     -------
@@ -433,14 +446,15 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     _check_grad_metric(metric, return_grad)
     if n_iter is not None and kind != "primal":
         raise ValueError("n_iter (the unrolled loss W_L) requires kind='primal'.")
-    if _resolve_mode(mode, metric, X.shape[0], Y.shape[0], X.dtype.itemsize) == "online":
+    mode = _resolve_mode(mode, metric, X, Y, backend)
+    if mode != "dense":
         if n_iter is not None:
-            raise ValueError("mode='online' has no unrolled n_iter; use mode='dense'.")
+            raise ValueError(f"mode={mode!r} has no unrolled n_iter; use mode='dense'.")
         if return_grad and kind == "primal":
             raise ValueError("kind='primal' gradients need the transport plan (implicit "
                              "differentiation): use mode='dense'.")
-        out = _online_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
-                                 max_iter)
+        out = _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
+                                 max_iter, mode)
         return out if not return_grad else (out[0], _shape_like(out[1], X_in), out[2])
 
     def solve_pair(w1, w2, C):

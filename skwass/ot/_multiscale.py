@@ -23,15 +23,7 @@ widths.
 
 import numpy as np
 
-from skwass._kernels._blocks import (
-    cost_gradient_blocks,
-    ctransform_blocks,
-    plan_rows_blocks,
-    point_ranges,
-    select_blocks,
-    transpose_blocks,
-)
-from skwass._kernels._costs import METRIC_CODES
+from skwass._backend import numpy_backend as backend
 from skwass._kernels._log_domain import _average_step
 from skwass._kernels._relaxation import OMEGA_MAX, adapt_omega, relax_potential, restart_relaxation
 
@@ -46,13 +38,16 @@ _TRUNCATION_SHARE = 0.05
 # Rounds of "solve on the block list, rebuild it from the new potentials".
 _MAX_ROUNDS = 10
 
+# Grids in more dimensions have too many cells around each point to save work.
+MAX_DIMENSION = 3
+
 
 class Clusters:
     """Points sorted into grid cells.
 
     Attributes: ``order`` (the permutation that sorts the points by cell),
-    ``points`` (sorted), ``log_w`` (their log weights), ``start`` (cell ``I``
-    is ``points[start[I]:start[I + 1]]``), ``cluster`` (each sorted point's
+    ``points`` (sorted), ``log_w`` (their log weights), ``start`` (cell ``k``
+    is ``points[start[k]:start[k + 1]]``), ``cluster`` (each sorted point's
     cell), ``lo``/``hi`` (the cells' bounding boxes of actual points),
     ``weight`` and ``centroid`` per cell.
     """
@@ -91,75 +86,89 @@ class Clusters:
         return out
 
 
-def length_scale(eps, metric):
-    """Distance over which the kernel ``exp(-c / eps)`` falls by ``e``."""
-    return float(np.sqrt(eps)) if metric == "sqeuclidean" else float(eps)
-
-
 def grid_cell(eps, metric, span, n):
-    """Side of the grid cells: the kernel's length scale, or larger when points are few."""
+    """Side of the grid cells: the kernel's length scale, or larger when points are few.
+
+    The kernel ``exp(-c / eps)`` falls by ``e`` over ``sqrt(eps)`` for the
+    squared Euclidean cost and over ``eps`` for the others.
+    """
+    length = float(np.sqrt(eps)) if metric == "sqeuclidean" else float(eps)
     volume = float(np.prod(np.maximum(span, 1e-300)))
     sparse = (volume * _MIN_POINTS_PER_CELL / n) ** (1.0 / span.shape[0])
-    return max(length_scale(eps, metric), sparse, float(span.max()) * 1e-6)
+    return max(length, sparse, float(span.max()) * 1e-6)
 
 
 class BlockProblem:
     """The points' problem restricted to kept pairs of cells."""
 
-    def __init__(self, X, Y, eps, code, tol):
-        self.X, self.Y, self.eps, self.code = X, Y, eps, code
+    def __init__(self, X, Y, eps, metric, tol):
+        self.X, self.Y, self.eps, self.metric = X, Y, eps, metric
         self.log_cut = np.log(_TRUNCATION_SHARE * tol / (len(X.weight) * len(Y.weight)))
         self.pairs = None
 
     def select(self, f, g):
-        """Rebuild the block list for ``(f, g)``; returns whether it keeps a pair the old one
-        dropped."""
+        """Rebuild the block list for ``(f, g)``; returns whether it keeps a pair the old
+        one dropped."""
         X, Y = self.X, self.Y
-        ptr, idx, self.dropped = select_blocks(X.lo, X.hi, X.tops(f), X.log_select, Y.lo, Y.hi,
-                                               Y.tops(g), Y.log_select, self.eps, self.log_cut,
-                                               self.code)
+        ptr, idx, self.dropped = backend.select_blocks(
+            X.lo, X.hi, X.tops(f), X.log_select, Y.lo, Y.hi, Y.tops(g), Y.log_select,
+            self.eps, self.log_cut, self.metric)
         pairs = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr)) * len(Y.weight) + idx
         grows = self.pairs is None or not np.all(np.isin(pairs, self.pairs, assume_unique=True))
         self.pairs = pairs
-        self.rows_ranges = point_ranges(ptr, idx, Y.start)
-        self.ptr_t, self.idx_t = transpose_blocks(ptr, idx, len(Y.weight))
-        self.cols_ranges = point_ranges(self.ptr_t, self.idx_t, X.start)
+        self.row_ranges = backend.point_ranges(ptr, idx, Y.start)
+        ptr_t, idx_t = backend.transpose_blocks(ptr, idx, len(Y.weight))
+        self.col_ranges = backend.point_ranges(ptr_t, idx_t, X.start)
+        self.coarse_col_ranges = backend.point_ranges(
+            ptr_t, idx_t, np.arange(len(X.weight) + 1, dtype=np.int64))
         return grows
 
     def rows(self, g):
         X, Y = self.X, self.Y
-        return ctransform_blocks(X.points, X.cluster, Y.points, *self.rows_ranges, g, Y.log_w,
-                                 self.eps, self.code)
+        return backend.ctransform_blocks(X.points, X.cluster, Y.points, self.row_ranges, g,
+                                         Y.log_w, self.eps, self.metric)
 
     def cols(self, f):
         X, Y = self.X, self.Y
-        return ctransform_blocks(Y.points, Y.cluster, X.points, *self.cols_ranges, f, X.log_w,
-                                 self.eps, self.code)
+        return backend.ctransform_blocks(Y.points, Y.cluster, X.points, self.col_ranges, f,
+                                         X.log_w, self.eps, self.metric)
 
     def statistics(self, f, g):
-        """``(<P, C>, row sums, column sums)`` of the kept part of the plan."""
+        """``(<P, C>, row sums, column sums)`` of the kept part of the plan, sorted order."""
         X, Y = self.X, self.Y
-        rows, cost = plan_rows_blocks(X.points, X.cluster, Y.points, *self.rows_ranges, f, g,
-                                      X.log_w, Y.log_w, self.eps, self.code)
-        cols, _ = plan_rows_blocks(Y.points, Y.cluster, X.points, *self.cols_ranges, g, f,
-                                   Y.log_w, X.log_w, self.eps, self.code)
+        rows, cost = backend.plan_rows_blocks(X.points, X.cluster, Y.points, self.row_ranges,
+                                              f, g, X.log_w, Y.log_w, self.eps, self.metric)
+        cols, _ = backend.plan_rows_blocks(Y.points, Y.cluster, X.points, self.col_ranges, g,
+                                           f, Y.log_w, X.log_w, self.eps, self.metric)
         return cost, rows, cols
 
     def cost_gradient(self, f, g):
-        """``sum_j P_ij grad_x c(x_i, y_j)`` in the points' sorted order."""
+        """``sum_j P_ij grad_x c(x_i, y_j)`` in the caller's point order."""
         X, Y = self.X, self.Y
-        return cost_gradient_blocks(X.points, X.cluster, Y.points, *self.rows_ranges, f, g,
-                                    X.log_w, Y.log_w, self.eps, self.code)
+        f, g = f[X.order], g[Y.order]
+        return X.unsort(backend.plan_cost_gradient_blocks(
+            X.points, X.cluster, Y.points, self.row_ranges, f, g, X.log_w, Y.log_w, self.eps,
+            self.metric))
+
+    def extend(self, F):
+        """The c-transform of the cells' potential ``F`` against the cells of ``X``, at
+        the points of ``Y``."""
+        X, Y = self.X, self.Y
+        with np.errstate(divide="ignore"):
+            log_A = np.log(X.weight)
+        return backend.ctransform_blocks(Y.points, Y.cluster, X.centroid,
+                                         self.coarse_col_ranges, F, log_A, self.eps,
+                                         self.metric)
 
     def iterate(self, f, g, tol, max_iter):
         """Over-relaxed log-domain Sinkhorn on the kept blocks, in place.
 
-        The loop of :func:`~skwass._kernels._log_domain.sinkhorn_online` with
-        block c-transforms; returns ``(n_iter, marginal_error)`` and leaves
-        ``f`` as the exact c-transform of ``g``.
+        The loop of :func:`~skwass._kernels._log_domain.sinkhorn_points` with
+        block c-transforms; returns the number of iterations and leaves ``f``
+        the exact c-transform of ``g``.
         """
         X, Y, eps = self.X, self.Y, self.eps
-        omega, cap, err_start, err, it = 1.0, OMEGA_MAX, -1.0, np.inf, 0
+        omega, cap, err_start, it = 1.0, OMEGA_MAX, -1.0, 0
         while it < max_iter:
             err = relax_potential(f, self.rows(g), X.log_w, eps, omega)
             err += relax_potential(g, self.cols(f), Y.log_w, eps, omega)
@@ -172,47 +181,21 @@ class BlockProblem:
                 break
             omega, cap, err_start = adapt_omega(it, err, err_start, omega, cap)
         f[:] = self.rows(g)
-        return it, err
-
+        return it
 
     def iterate_symmetric(self, f, tol, max_iter):
-        """Symmetric updates ``f <- (f + T f) / 2`` for ``OT(a, a)`` (``Y`` is ``X``).
-
-        As :func:`~skwass._kernels._log_domain.sinkhorn_symmetric`; returns
-        ``(n_iter, marginal_error)``.
-        """
-        err, it = np.inf, 0
+        """Symmetric updates ``f <- (f + T f) / 2`` for ``OT(a, a)`` (``Y`` is ``X``), as
+        :func:`~skwass._kernels._log_domain.sinkhorn_symmetric`."""
+        it = 0
         while it < max_iter:
-            err = _average_step(f, self.rows(f), self.X.log_w, self.eps)
             it += 1
-            if err <= tol:
+            if _average_step(f, self.rows(f), self.X.log_w, self.eps) <= tol:
                 break
-        return it, err
-
-
-def _clusters(X, Y, a, b, eps, metric):
-    origin = np.minimum(X.min(axis=0), Y.min(axis=0))
-    span = np.maximum(X.max(axis=0), Y.max(axis=0)) - origin
-    cell = grid_cell(eps, metric, span, max(X.shape[0], Y.shape[0]))
-    cx = Clusters(X, a, origin, cell)
-    return cx, (cx if Y is X else Clusters(Y, b, origin, cell))
-
-
-def _extend(problem, F, G):
-    """Point potentials from the cells' ``(F, G)``: the c-transform of ``F`` against
-    the cells of ``X``, then of that against the points of ``Y``."""
-    cx, cy, eps, code = problem.X, problem.Y, problem.eps, problem.code
-    problem.select(F[cx.cluster], G[cy.cluster])
-    with np.errstate(divide="ignore"):
-        log_A = np.log(cx.weight)
-    cells = np.arange(len(cx.weight) + 1, dtype=np.int64)
-    g = ctransform_blocks(cy.points, cy.cluster, cx.centroid,
-                          *point_ranges(problem.ptr_t, problem.idx_t, cells), F, log_A, eps, code)
-    return problem.rows(g), g
+        return it
 
 
 def _rounds(problem, iterate, potentials, tol, max_iter):
-    """Solve on the block list, rebuild it from the new potentials, until it keeps
+    """Solve on the block list and rebuild it from the new potentials, until it keeps
     no pair that the solve dropped."""
     n_iter = 0
     problem.select(*potentials)
@@ -223,26 +206,35 @@ def _rounds(problem, iterate, potentials, tol, max_iter):
     return n_iter
 
 
+def _problem(X, Y, a, b, eps, metric, tol):
+    origin = np.minimum(X.min(axis=0), Y.min(axis=0))
+    span = np.maximum(X.max(axis=0), Y.max(axis=0)) - origin
+    cell = grid_cell(eps, metric, span, max(X.shape[0], Y.shape[0]))
+    cx = Clusters(X, a, origin, cell)
+    cy = cx if Y is X else Clusters(Y, b, origin, cell)
+    return BlockProblem(cx, cy, eps, metric, tol)
+
+
 def solve_multiscale(X, Y, a, b, eps, metric, tol, max_iter, coarse_solver, init=None):
     """Potentials of the entropic OT problem between large clouds, by truncated blocks.
 
-    ``coarse_solver(A, B, centroids_x, centroids_y)`` solves the cells' problem
-    and returns its potentials; ``init`` (point potentials) skips it. Returns
-    ``(f, g, n_iter, problem)`` with ``f``, ``g`` in the caller's point order;
-    ``problem`` gives the plan statistics, the cost gradient and
-    ``problem.dropped``, the bound on the mass of the dropped pairs.
+    ``coarse_solver(A, B, centroids_x, centroids_y)`` returns the potentials of
+    the cells' problem; ``init``, point potentials, replaces it. Returns
+    ``(f, g, n_iter, problem)``, ``f`` and ``g`` in the caller's point order.
+    ``problem.statistics`` (sorted order) gives the kept part of the plan and
+    ``problem.dropped`` bounds the mass of the rest.
     """
-    cx, cy = _clusters(X, Y, a, b, eps, metric)
-    problem = BlockProblem(cx, cy, eps, METRIC_CODES[metric], tol)
+    problem = _problem(X, Y, a, b, eps, metric, tol)
+    cx, cy = problem.X, problem.Y
     if init is None:
-        f, g = _extend(problem, *coarse_solver(cx.weight, cy.weight, cx.centroid, cy.centroid))
+        F, G = coarse_solver(cx.weight, cy.weight, cx.centroid, cy.centroid)
+        problem.select(F[cx.cluster], G[cy.cluster])
+        g = problem.extend(F)
+        f = problem.rows(g)
     else:
         f, g = init[0][cx.order], init[1][cy.order]
-
-    def iterate(stage_tol, budget):
-        return problem.iterate(f, g, stage_tol, budget)[0]
-
-    n_iter = _rounds(problem, iterate, (f, g), tol, max_iter)
+    n_iter = _rounds(problem, lambda tol_, cap: problem.iterate(f, g, tol_, cap), (f, g),
+                     tol, max_iter)
     return cx.unsort(f), cy.unsort(g), n_iter, problem
 
 
@@ -252,13 +244,11 @@ def solve_symmetric_multiscale(X, a, eps, metric, tol, max_iter, coarse_solver):
     ``coarse_solver(A, centroids)`` returns the cells' symmetric potential.
     Returns ``(f, n_iter, problem)``.
     """
-    cx, _ = _clusters(X, X, a, a, eps, metric)
-    problem = BlockProblem(cx, cx, eps, METRIC_CODES[metric], tol)
+    problem = _problem(X, X, a, a, eps, metric, tol)
+    cx = problem.X
     F = coarse_solver(cx.weight, cx.centroid)
-    f, _ = _extend(problem, F, F)
-
-    def iterate(stage_tol, budget):
-        return problem.iterate_symmetric(f, stage_tol, budget)[0]
-
-    n_iter = _rounds(problem, iterate, (f, f), tol, max_iter)
+    problem.select(F[cx.cluster], F[cx.cluster])
+    f = problem.rows(problem.extend(F))
+    n_iter = _rounds(problem, lambda tol_, cap: problem.iterate_symmetric(f, tol_, cap),
+                     (f, f), tol, max_iter)
     return cx.unsort(f), n_iter, problem

@@ -10,8 +10,13 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from skwass._backend import get_backend
+from skwass._backend import get_backend, numpy_backend
 from skwass.ot._costs import POINT_METRICS, costs_of_points
+from skwass.ot._multiscale import (
+    MAX_DIMENSION,
+    solve_multiscale,
+    solve_symmetric_multiscale,
+)
 from skwass.ot._validation import (
     METRIC_PARAM,
     POINT_CLOUD_PARAMS,
@@ -24,11 +29,14 @@ from skwass.ot._validation import (
 )
 
 # A dense solve keeps the cost matrix and one kernel matrix of the same size;
-# mode="auto" goes online when those two would exceed this many bytes.
+# mode="auto" leaves the dense solver when those two would exceed this many bytes.
 DENSE_MEMORY_LIMIT = 2**30
 
 # float32 sums cannot certify marginals much below this L1 error.
 _FLOAT32_TOL_FLOOR = 1e-5
+
+# The coarse problem of mode="multiscale" only starts the points' solve.
+_COARSE_TOL = 1e-4
 
 
 @dataclass(frozen=True, eq=False)
@@ -265,11 +273,13 @@ def _warn_if_batch_not_converged(converged, marginal_error, tol):
         )
 
 
-def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch):
+def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch,
+            truncated_mass=0.0):
     """The result from ``(B, n)``, ``(B, m)`` potentials whose rows are exact.
 
     ``statistics`` is ``(<P, C>, row sums, column sums)`` of the plans, ``a``,
-    ``b`` and ``eps`` host arrays. ``converged`` is judged on the returned
+    ``b`` and ``eps`` host arrays; ``truncated_mass`` bounds the mass of the
+    pairs a truncated solver left out. ``converged`` is judged on the returned
     plan's own marginal error, not on the solver's last in-loop estimate, so
     the two fields always agree. A single problem (``batch=False``) loses the
     batch axis.
@@ -281,7 +291,8 @@ def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch):
         )
     transport_cost, rows, cols = statistics
     a, b = xp.asarray(a), xp.asarray(b)
-    error = xp.abs(rows - a).sum(axis=1) + xp.abs(cols - b).sum(axis=1)
+    # Pairs a truncated solver dropped add at most their mass to both marginals.
+    error = xp.abs(rows - a).sum(axis=1) + xp.abs(cols - b).sum(axis=1) + 2 * truncated_mass
     error_host = backend.to_host(error)
     converged = error_host <= tol
     value = (a * F).sum(axis=1) + (b * G).sum(axis=1)
@@ -413,13 +424,28 @@ def _as_batch(backend, statistics):
     return backend.xp.asarray(cost).reshape(1), rows[None], cols[None]
 
 
-def _resolve_mode(mode, metric, n, m, itemsize):
-    """``"dense"`` or ``"online"`` for ``mode``; refuses online with other metrics."""
-    online_ok = isinstance(metric, str) and metric in POINT_METRICS
+def _resolve_mode(mode, metric, X, Y, backend):
+    """``"dense"``, ``"online"`` or ``"multiscale"`` for ``mode``.
+
+    ``"auto"`` is dense while the cost and kernel matrices fit in
+    ``DENSE_MEMORY_LIMIT``; beyond, multiscale for clouds in at most
+    ``MAX_DIMENSION`` dimensions on the CPU, online otherwise.
+    """
+    points_ok = isinstance(metric, str) and metric in POINT_METRICS
+    low_dimensional = X.shape[1] <= MAX_DIMENSION
     if mode == "auto":
-        mode = "online" if online_ok and 2 * n * m * itemsize > DENSE_MEMORY_LIMIT else "dense"
-    if mode == "online" and not online_ok:
-        raise ValueError(f"mode='online' supports metric in {POINT_METRICS}, got {metric!r}.")
+        if not (points_ok and 2 * X.shape[0] * Y.shape[0] * X.dtype.itemsize
+                > DENSE_MEMORY_LIMIT):
+            return "dense"
+        return "multiscale" if low_dimensional and backend is numpy_backend else "online"
+    if mode in ("online", "multiscale") and not points_ok:
+        raise ValueError(f"mode={mode!r} supports metric in {POINT_METRICS}, got {metric!r}.")
+    if mode == "multiscale" and not low_dimensional:
+        raise ValueError(f"mode='multiscale' needs points in at most {MAX_DIMENSION} "
+                         f"dimensions (its grid), got {X.shape[1]}; use mode='online'.")
+    if mode == "multiscale" and backend is not numpy_backend:
+        raise ValueError("mode='multiscale' runs on the CPU (NumPy arrays); use mode='online' "
+                         "for device arrays.")
     return mode
 
 
@@ -448,6 +474,46 @@ def _solve_points(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, 
     return _result(backend, f[None], g[None], _as_batch(backend, statistics), n_iter, tol,
                    np.array([eps]), a, b, lambda: costs_of_points(backend, X, Y, metric),
                    batch=False)
+
+
+def _solve_multiscale(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init,
+                      symmetric=False):
+    """One problem by multiscale Sinkhorn (:mod:`skwass.ot._multiscale`).
+
+    Host ``(1, n)``, ``(1, m)`` weights and ``init``, ``eps`` a float; with
+    ``symmetric``, ``OT(a, a)`` (``Y`` is ``X``). Returns ``(result,
+    problem)``: ``problem.cost_gradient(f, g)`` is ``sum_j P_ij grad_x c``.
+    ``marginal_error`` counts twice the bound on the mass of the dropped pairs.
+    """
+    check_cost_scale(_diameter(backend, X, Y, metric), eps, X.dtype)
+    tol = _float32_floor(tol, X.dtype)
+    X = X.astype(np.float64, copy=False)
+    Y = X if symmetric else Y.astype(np.float64, copy=False)
+
+    def coarse(A, B, centroids_x, centroids_y):
+        # The coarse potentials only start the points' solve, which corrects them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = _solve_stack(backend, A[None], B[None],
+                               costs_of_points(backend, centroids_x, centroids_y, metric)[None],
+                               np.array([eps]), max(tol, _COARSE_TOL), max_iter, eps_scaling,
+                               None, batch=False)
+        return res.f, res.g
+
+    if symmetric:
+        f, n_iter, problem = solve_symmetric_multiscale(
+            X, a[0], eps, metric, tol, max_iter, lambda A, c: coarse(A, A, c, c)[0])
+        g = f
+    else:
+        f, g, n_iter, problem = solve_multiscale(
+            X, Y, a[0], b[0], eps, metric, tol, max_iter, coarse,
+            None if init is None else (init[0][0], init[1][0]))
+    cost, rows, cols = problem.statistics(f[problem.X.order], g[problem.Y.order])
+    statistics = (np.array([cost]), problem.X.unsort(rows)[None], problem.Y.unsort(cols)[None])
+    result = _result(backend, f[None], g[None], statistics, np.array([n_iter]), tol,
+                     np.array([eps]), a, b, lambda: costs_of_points(backend, X, Y, metric),
+                     batch=False, truncated_mass=problem.dropped)
+    return result, problem
 
 
 _SOLVER_PARAMS = {
@@ -542,7 +608,7 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
     {**POINT_CLOUD_PARAMS,
      "eps": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
      "metric": METRIC_PARAM,
-     "mode": [StrOptions({"auto", "dense", "online"})], **_SOLVER_PARAMS},
+     "mode": [StrOptions({"auto", "dense", "online", "multiscale"})], **_SOLVER_PARAMS},
     prefer_skip_nested_validation=True,
 )
 def sinkhorn_points(
@@ -567,13 +633,18 @@ def sinkhorn_points(
         Entropic regularization, in cost units; one per problem for a batch.
     metric : str or callable, default="sqeuclidean"
         Ground cost, see :func:`cost_matrix`.
-    mode : {"auto", "dense", "online"}, default="auto"
+    mode : {"auto", "dense", "online", "multiscale"}, default="auto"
         ``"dense"`` builds the cost matrix and calls :func:`sinkhorn`.
         ``"online"`` recomputes costs inside log-domain iterations and needs
-        O(n + m) memory (built-in point metrics only). ``"auto"`` is dense when
-        the cost and kernel matrices fit in 1 GiB, online otherwise. A batch is
-        always solved dense (``"auto"`` means ``"dense"``; ``"online"`` raises
-        a ValueError): loop over the problems to solve large ones online.
+        O(n + m) memory (built-in point metrics only). ``"multiscale"`` (CPU,
+        built-in point metrics, at most 3 features) sorts the points into grid
+        cells, solves the cells' problem, then iterates on the points over the
+        pairs of cells that carry mass only; ``marginal_error`` includes a
+        bound on the mass of the pairs left out (see :ref:`multiscale`).
+        ``"auto"`` is dense when the cost and kernel matrices fit in 1 GiB,
+        otherwise multiscale where it applies and online elsewhere. A batch is
+        always solved dense (``"auto"`` means ``"dense"``; the other modes
+        raise a ValueError): loop over the problems to solve large ones.
     tol, max_iter, eps_scaling, init
         As in :func:`sinkhorn`.
 
@@ -606,9 +677,13 @@ def sinkhorn_points(
     X, Y = check_points(X, Y)
     n, m = X.shape[0], Y.shape[0]
     a, b, eps, init = _check_problem(backend, a, b, eps, init, (1, n, m), batch=False)
-    if _resolve_mode(mode, metric, n, m, X.dtype.itemsize) == "online":
+    mode = _resolve_mode(mode, metric, X, Y, backend)
+    if mode == "online":
         return _solve_points(backend, X, Y, a, b, float(eps[0]), metric, tol, max_iter,
                              eps_scaling, init)
+    if mode == "multiscale":
+        return _solve_multiscale(backend, X, Y, a, b, float(eps[0]), metric, tol, max_iter,
+                                 eps_scaling, init)[0]
     C = costs_of_points(backend, X, Y, metric)
     return _solve_stack(backend, a, b, C[None], eps, tol, max_iter, eps_scaling, init,
                         batch=False)
@@ -645,9 +720,9 @@ def _solve_points_batch(backend, X, Y, a, b, eps, metric, mode, tol, max_iter, e
                         init):
     """``sinkhorn_points`` on a batch: stack the cost matrices, solve together."""
     X, Y = check_point_batches(X, Y)
-    if mode == "online":
+    if mode in ("online", "multiscale"):
         raise ValueError(
-            "mode='online' does not take batches of point clouds (3-D X or Y); use "
+            f"mode={mode!r} does not take batches of point clouds (3-D X or Y); use "
             "mode='dense' or solve the problems one by one."
         )
     B, n, m = X.shape[0], X.shape[1], Y.shape[1]
