@@ -272,13 +272,15 @@ def test_online_divergence_auto_and_errors(rng, monkeypatch):
     import skwass.ot._divergence as divergence_module
 
     calls = []
-    original = divergence_module._online_divergence
-    monkeypatch.setattr(divergence_module, "_online_divergence",
-                        lambda *args: calls.append(1) or original(*args))
+    original = divergence_module._points_divergence
+    monkeypatch.setattr(divergence_module, "_points_divergence",
+                        lambda *args: calls.append(args[-1]) or original(*args))
     auto = sinkhorn_divergence(X, Y, eps=0.5, return_grad=True)
-    assert calls == [1]
-    assert auto[0] == pytest.approx(dense[0], rel=1e-9)
-    np.testing.assert_allclose(auto[1], dense[1], atol=1e-9)
+    online = sinkhorn_divergence(X, Y, eps=0.5, return_grad=True, mode="online")
+    assert calls == ["multiscale" if X.shape[1] <= 3 else "online", "online"]
+    for out in (auto, online):
+        assert out[0] == pytest.approx(dense[0], rel=1e-9)
+        np.testing.assert_allclose(out[1], dense[1], atol=1e-9)
     with pytest.raises(ValueError, match="no unrolled n_iter"):
         sinkhorn_divergence(X, Y, eps=0.5, kind="primal", n_iter=5, mode="online")
     with pytest.raises(ValueError, match="primal' gradients need the transport plan"):
