@@ -276,10 +276,11 @@ point_ranges = _blocks.point_ranges
 transpose_blocks = _blocks.transpose_blocks
 
 
-def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_cut, metric):
+def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_budget,
+                  metric):
     """Kept pairs of clusters ``(ptr, idx)`` and the bound on the dropped mass."""
     return _blocks.select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps,
-                                 log_cut, _costs.METRIC_CODES[metric])
+                                 log_budget, _costs.METRIC_CODES[metric])
 
 
 def ctransform_blocks(X, x_cluster, Y, ranges, G, log_b, eps, metric):

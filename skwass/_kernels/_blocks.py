@@ -31,26 +31,56 @@ def box_cost(lo1, hi1, lo2, hi2, code):
     return np.sqrt(acc) if code == EUCLIDEAN else acc
 
 
+@numba.njit(cache=True, inline="always")
+def _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy, inv_eps, code):
+    return log_A[cx] + log_B[cy] + (
+        x_top[cx] + y_top[cy] - box_cost(x_lo[cx], x_hi[cx], y_lo[cy], y_hi[cy], code)
+    ) * inv_eps
+
+
+# Bounds are binned this finely (in log units) to choose the cut; the bins span
+# _N_BINS * _BIN below the budget, the last one takes everything lower.
+_BIN = 0.25
+_N_BINS = 160
+
+
 @numba.njit(cache=True, parallel=True)
-def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_cut, code):
-    """Keep the cluster pairs whose plan mass may exceed ``exp(log_cut)``.
+def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_budget, code):
+    """Drop the pairs of clusters with the smallest mass bounds, together below ``exp(log_budget)``.
 
     ``x_top[k]`` bounds the potential on cluster ``k`` of ``X`` from above, so
     every entry ``a_i b_j exp((f_i + g_j - C_ij) / eps)`` of the pair of clusters
     ``(k, l)`` is at most ``a_i b_j exp((x_top_k + y_top_l - box_cost_kl) / eps)``,
-    and the pair's mass at most ``A_k B_l`` times that exponential. Returns
-    ``(ptr, idx, dropped)``: the kept pairs in CSR form and the sum of the
-    bounds of the dropped pairs, which bounds the mass they carry.
+    and the pair's mass at most ``A_k B_l`` times that exponential. A histogram
+    of the bounds gives the cut. Returns ``(ptr, idx, dropped)``: the kept pairs
+    in CSR form and the sum of the bounds of the dropped pairs, which bounds
+    the mass they carry.
     """
     nx, ny = x_lo.shape[0], y_lo.shape[0]
-    counts = np.zeros(nx + 1, dtype=np.int64)
-    dropped = np.zeros(nx)
     inv_eps = 1.0 / eps
+    hist = np.zeros((nx, _N_BINS))
     for cx in numba.prange(nx):
         for cy in range(ny):
-            bound = log_A[cx] + log_B[cy] + (
-                x_top[cx] + y_top[cy] - box_cost(x_lo[cx], x_hi[cx], y_lo[cy], y_hi[cy], code)
-            ) * inv_eps
+            bound = _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy,
+                                    inv_eps, code)
+            if bound <= log_budget:
+                k = min(int((log_budget - bound) / _BIN), _N_BINS - 1)
+                hist[cx, k] += np.exp(bound)
+    mass = hist.sum(axis=0)
+    total = 0.0
+    cut_bin = _N_BINS
+    for k in range(_N_BINS - 1, 0, -1):
+        if total + mass[k] > np.exp(log_budget):
+            break
+        total += mass[k]
+        cut_bin = k
+    log_cut = log_budget - cut_bin * _BIN
+    counts = np.zeros(nx + 1, dtype=np.int64)
+    dropped = np.zeros(nx)
+    for cx in numba.prange(nx):
+        for cy in range(ny):
+            bound = _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy,
+                                    inv_eps, code)
             if bound > log_cut:
                 counts[cx + 1] += 1
             else:
@@ -60,10 +90,8 @@ def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_c
     for cx in numba.prange(nx):
         p = ptr[cx]
         for cy in range(ny):
-            bound = log_A[cx] + log_B[cy] + (
-                x_top[cx] + y_top[cy] - box_cost(x_lo[cx], x_hi[cx], y_lo[cy], y_hi[cy], code)
-            ) * inv_eps
-            if bound > log_cut:
+            if _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy,
+                               inv_eps, code) > log_cut:
                 idx[p] = cy
                 p += 1
     return ptr, idx, dropped.sum()

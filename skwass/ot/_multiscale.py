@@ -103,7 +103,7 @@ class BlockProblem:
 
     def __init__(self, X, Y, eps, metric, tol):
         self.X, self.Y, self.eps, self.metric = X, Y, eps, metric
-        self.log_cut = np.log(_TRUNCATION_SHARE * tol / (len(X.weight) * len(Y.weight)))
+        self.log_budget = np.log(_TRUNCATION_SHARE * tol)
         self.pairs = None
 
     def select(self, f, g):
@@ -112,7 +112,7 @@ class BlockProblem:
         X, Y = self.X, self.Y
         ptr, idx, self.dropped = backend.select_blocks(
             X.lo, X.hi, X.tops(f), X.log_select, Y.lo, Y.hi, Y.tops(g), Y.log_select,
-            self.eps, self.log_cut, self.metric)
+            self.eps, self.log_budget, self.metric)
         pairs = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr)) * len(Y.weight) + idx
         grows = self.pairs is None or not np.all(np.isin(pairs, self.pairs, assume_unique=True))
         self.pairs = pairs
