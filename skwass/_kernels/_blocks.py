@@ -15,8 +15,8 @@ from skwass._kernels._costs import CITYBLOCK, EUCLIDEAN
 from skwass._kernels._transforms import (
     _block_costs,
     _plan_block,
-    _sum_exp,
     add_block_gradient,
+    merge_block,
     plan_row,
 )
 
@@ -154,7 +154,7 @@ def ctransform_blocks(X, x_cluster, Y, rptr, lo, hi, G, log_b, eps, code):
 
     ``x_cluster[i]`` is the cluster of point ``i``. Each kept cluster of ``Y``
     is one block whose log-sum-exp is merged into a running one, as in
-    :func:`~skwass._kernels._transforms.ctransform_online`. A point whose kept
+    :func:`~skwass._kernels._transforms.ctransform_points`. A point whose kept
     blocks hold only zero weights gets ``+inf``.
     """
     F = np.empty(X.shape[0], dtype=np.float64)
@@ -173,17 +173,7 @@ def ctransform_blocks(X, x_cluster, Y, rptr, lo, hi, G, log_b, eps, code):
             start, stop = lo[r], hi[r]
             costs = buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
-            block_top = -np.inf
-            for j in range(stop - start):
-                z = shift[start + j] - costs[j] * inv_eps
-                if z > block_top:
-                    block_top = z
-            if block_top == -np.inf:
-                continue
-            if block_top > top:
-                acc *= np.exp(top - block_top)
-                top = block_top
-            acc += _sum_exp(shift[start:stop], costs, inv_eps, top)
+            top, acc = merge_block(shift[start:stop], costs, inv_eps, top, acc)
         F[i] = -eps * (top + np.log(acc)) if acc > 0.0 else np.inf
     return F
 
@@ -219,7 +209,7 @@ def cost_gradient_blocks(X, x_cluster, Y, rptr, lo, hi, F, G, log_a, log_b, eps,
     """``out_i = sum_j P_ij * d c(x_i, y_j) / d x_i`` over the kept blocks.
 
     The arithmetic and conventions of
-    :func:`~skwass._kernels._transforms.plan_cost_gradient_online`.
+    :func:`~skwass._kernels._transforms.plan_cost_gradient_points`.
     """
     n, d = X.shape
     out = np.zeros((n, d), dtype=np.float64)

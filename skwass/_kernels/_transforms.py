@@ -158,19 +158,30 @@ def ctransform_points(X, Y, G, log_b, eps, code):
             stop = min(m, start + _POINTS_BLOCK)
             costs = buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
-            block_top = -np.inf
-            for j in range(stop - start):
-                z = shift[start + j] - costs[j] * inv_eps
-                if z > block_top:
-                    block_top = z
-            if block_top == -np.inf:
-                continue  # only zero weights in this block
-            if block_top > top:
-                acc *= np.exp(top - block_top)
-                top = block_top
-            acc += _sum_exp(shift[start:stop], costs, inv_eps, top)
+            top, acc = merge_block(shift[start:stop], costs, inv_eps, top, acc)
         F[i] = -eps * (top + np.log(acc))
     return F
+
+
+@numba.njit(cache=True)
+def merge_block(shift, costs, inv_eps, top, acc):
+    """Merge one block's ``sum_j exp(shift_j - costs_j * inv_eps)`` into a running
+    log-sum-exp ``top + log(acc)``; returns the new ``(top, acc)``.
+
+    The block raises the running maximum before its exponentials are summed; a
+    block of zero weights (``shift = -inf``) changes nothing.
+    """
+    block_top = -np.inf
+    for j in range(costs.shape[0]):
+        z = shift[j] - costs[j] * inv_eps
+        if z > block_top:
+            block_top = z
+    if block_top == -np.inf:
+        return top, acc
+    if block_top > top:
+        acc *= np.exp(top - block_top)
+        top = block_top
+    return top, acc + _sum_exp(shift, costs, inv_eps, top)
 
 
 @numba.njit(cache=True, parallel=True)
