@@ -3,6 +3,17 @@
     python benchmarks/bench_sinkhorn.py --quick          # smoke run, n=500, < 2 min
     python benchmarks/bench_sinkhorn.py                  # full grid + online + compile time
     python benchmarks/bench_sinkhorn.py --sizes 1000 2000 --skip-online
+    python benchmarks/bench_sinkhorn.py --multiscale     # large clouds: multiscale vs peers
+
+``--multiscale`` solves uniform clouds in the unit cube, cost ``|x - y|^2 / 2``
+and eps = 0.0025 (GeomLoss's default blur 0.05), to an L1 marginal error of
+1e-3, each run in a fresh process (peak RSS sampled every 50 ms): skwass
+multiscale at growing n (d = 3; ``--stretch`` adds 10^6 points in d = 2),
+skwass online, and GeomLoss on the CPU (tensorized, and ``online`` when
+pykeops works) where each finishes. ``--geomloss-python`` names a Python that
+has torch and geomloss (they are not skwass dependencies). GeomLoss stops after
+its eps-annealing schedule rather than at a tolerance, so its row of the table
+gives the L1 error its potentials reach, recomputed here pair by pair.
 
 Every solver gets the same float64 cost matrix ``C`` (sqeuclidean) and the same
 tolerance 1e-6. POT's ``stopThr`` measures a different quantity in each method
@@ -372,6 +383,124 @@ def online_section(args):
     print()
 
 
+# --------------------------------------------------------------------------- multiscale
+# skwass's "sqeuclidean" is |x - y|^2: twice GeomLoss's p=2 cost, so its eps and
+# potentials are twice GeomLoss's.
+MULTISCALE_EPS = 2 * 0.0025
+MULTISCALE_TOL = 1e-3
+
+GEOMLOSS_CODE = """
+import sys, time, numpy as np, torch
+from geomloss import SamplesLoss
+x_path, y_path, backend, scaling, threads, out = sys.argv[1:7]
+torch.set_num_threads(int(threads))
+X, Y = (torch.from_numpy(np.load(path)) for path in (x_path, y_path))
+loss = SamplesLoss("sinkhorn", p=2, blur=0.05, scaling=float(scaling), debias=False,
+                   potentials=True, backend=backend)
+start = time.perf_counter()
+F, G = loss(X, Y)
+elapsed = time.perf_counter() - start
+np.savez(out, F=F.numpy().ravel(), G=G.numpy().ravel(), seconds=elapsed)
+"""
+
+
+def multiscale_problem(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(size=(n, d)), rng.uniform(size=(n, d))
+
+
+def multiscale_child(method, n, d, max_iter):
+    """Runs in a fresh process: one solve, its time, L1 error and peak extra RSS."""
+    import psutil
+
+    from skwass.ot import sinkhorn_points
+
+    X, Y = multiscale_problem(n, d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sinkhorn_points(X[:300], Y[:300], eps=MULTISCALE_EPS, mode=method, tol=1e-3)  # JIT
+    proc = psutil.Process()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res, elapsed, extra = _peak_rss(proc, lambda: sinkhorn_points(
+            X, Y, eps=MULTISCALE_EPS, mode=method, tol=MULTISCALE_TOL, max_iter=max_iter))
+    print(f"{elapsed:.2f} {res.n_iter} {res.marginal_error:.3e} {extra} {int(bool(caught))}")
+
+
+def geomloss_run(python, backend, scaling, n, d, threads):
+    """GeomLoss in a fresh process of ``python``; returns (seconds, L1 error, peak RSS)."""
+    import psutil
+
+    from skwass._backend import numpy_backend
+
+    X, Y = multiscale_problem(n, d)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, name) for name in ("x.npy", "y.npy", "out.npz")]
+        np.save(paths[0], X)
+        np.save(paths[1], Y)
+        proc = subprocess.Popen([python, "-c", GEOMLOSS_CODE, paths[0], paths[1], backend,
+                                 str(scaling), str(threads), paths[2]], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        peak = 0
+        child = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                peak = max(peak, child.memory_info().rss)
+            except psutil.Error:
+                break
+            time.sleep(0.05)
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            return None, err.strip().splitlines()[-1] if err.strip() else "failed", peak
+        out = np.load(paths[2])
+        log_w = np.full(n, -np.log(n))
+        _, rows, cols = numpy_backend.plan_statistics_points(
+            X, Y, 2 * out["F"], 2 * out["G"], log_w, log_w, MULTISCALE_EPS, "sqeuclidean")
+        error = float(np.abs(rows - 1 / n).sum() + np.abs(cols - 1 / n).sum())
+        return float(out["seconds"]), error, peak
+
+
+def multiscale_section(args):
+    print(f"=== multiscale: uniform clouds in [0, 1]^d, cost |x - y|^2 / 2, eps = 0.0025, "
+          f"tol {MULTISCALE_TOL:g} (L1 marginal error), fresh process per run ===")
+    print(f"{'method':34s} {'n':>8s} {'d':>2s} {'time [s]':>9s} {'iters':>6s} "
+          f"{'L1 error':>9s} {'peak RSS':>10s} {'bytes/pt':>9s}")
+    sys.stdout.flush()
+    runs = [("multiscale", n, 3) for n in args.multiscale_sizes]
+    runs += [("online", n, 3) for n in args.online_sizes]
+    if args.stretch:
+        runs.append(("multiscale", 1_000_000, 2))
+    for method, n, d in runs:
+        cmd = [sys.executable, os.path.abspath(__file__), "--multiscale-child", method,
+               str(n), str(d)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            elapsed, iters, error, extra, warned = proc.stdout.split()
+        except ValueError:
+            print(f"skwass {method:27s} {n:8d} {d:2d}  failed: {proc.stderr.strip()[-300:]}")
+            continue
+        print(f"skwass {method:27s} {n:8d} {d:2d} {float(elapsed):9.2f} {int(iters):6d} "
+              f"{float(error):9.2e} {int(extra) / 2**20:7.0f} MiB {int(extra) / n:9.0f}"
+              f"{'  (warned)' if int(warned) else ''}")
+        sys.stdout.flush()
+    if args.geomloss_python is None:
+        print("GeomLoss: not run (pass --geomloss-python with a Python that has torch, geomloss)")
+        return
+    # scaling 0.5 is GeomLoss's default annealing; 0.95 anneals slowly, for accuracy.
+    for backend, scaling in (("tensorized", 0.5), ("tensorized", 0.95), ("online", 0.5)):
+        for n in args.geomloss_sizes:
+            seconds, error, peak = geomloss_run(args.geomloss_python, backend, scaling, n, 3,
+                                                os.cpu_count())
+            label = f"GeomLoss {backend}, scaling {scaling} (CPU)"
+            if seconds is None:
+                print(f"{label:34s} {n:8d}  3  failed: {error[:100]}")
+                break
+            print(f"{label:34s} {n:8d}  3 {seconds:9.2f} {'-':>6s} {error:9.2e} "
+                  f"{peak / 2**20:7.0f} MiB {'(total)':>9s}")
+            sys.stdout.flush()
+    print()
+
+
 # --------------------------------------------------------------------------- compile time
 COMPILE_CODE = """
 import time, warnings
@@ -438,7 +567,24 @@ def main():
                         help="run the compile-time part even with --quick")
     parser.add_argument("--skip-dense", action="store_true")
     parser.add_argument("--online-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--multiscale", action="store_true",
+                        help="only the large-cloud table: multiscale against its peers")
+    parser.add_argument("--multiscale-sizes", type=int, nargs="+",
+                        default=[25_000, 50_000, 100_000])
+    parser.add_argument("--online-sizes", type=int, nargs="+", default=[10_000, 20_000])
+    parser.add_argument("--geomloss-sizes", type=int, nargs="+", default=[10_000, 20_000])
+    parser.add_argument("--geomloss-python", default=None)
+    parser.add_argument("--stretch", action="store_true", help="add 10^6 points in d = 2")
+    parser.add_argument("--multiscale-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.multiscale_child:
+        method, n, d = args.multiscale_child
+        multiscale_child(method, int(n), int(d), args.online_max_iter)
+        return
+    if args.multiscale:
+        multiscale_section(args)
+        return
 
     if args.online_only:
         online_child(args.online_n, args.online_max_iter, args.online_divergence)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from _fake_device import DeviceArray, on_device
 
-from skwass.ot import _device
+from skwass._backend import _reference
 
 
 @pytest.fixture
@@ -10,13 +10,11 @@ def rng():
     return np.random.default_rng(0)
 
 
-# The device functions of skwass.ot whose calls the fake device records, and which
-# of their outputs are device arrays (None: all of them; check_point_pair and
-# check_mmd_weights give their first two on the device, the rest on the host).
-_SPIED = {"sinkhorn": None, "sinkhorn_points": None, "cost_matrix": None,
-          "check_points": None, "check_mmd_weights": slice(0, 2),
-          "divergence_solvers": None, "check_point_pair": slice(0, 2),
-          "solve_symmetric_points": None, "plan_cost_gradient": None}
+# The operations of the backend interface (see skwass._backend).
+OPERATIONS = ("sinkhorn_stack", "sinkhorn_points", "sinkhorn_symmetric",
+              "sinkhorn_symmetric_points", "ctransform_rows", "plan_statistics",
+              "plan_statistics_points", "plan_matrix", "cost_gradient",
+              "plan_cost_gradient_points", "pairwise_cost", "hamming")
 
 
 @pytest.fixture
@@ -25,10 +23,11 @@ def fake_device(monkeypatch):
 
     Returns ``(to_device, calls)``: ``to_device(x)`` marks a NumPy array so
     that the public functions of ``skwass.ot`` send it to
-    :mod:`skwass._backend._reference` (the CuPy backend's algorithm written
-    with NumPy). Their array outputs come back marked too, as CuPy returns
-    CuPy arrays. ``calls`` lists ``(function, backend name)`` of each call that
-    took the device path.
+    :mod:`skwass._backend._reference` (the CuPy backend's primitives written
+    with NumPy, under the same array-namespace solver and the same front-end
+    code as CuPy). Their array outputs come back marked too, as CuPy returns
+    CuPy arrays. ``calls`` lists ``(operation, backend name)`` of each
+    backend operation that the device path ran.
     """
     import skwass._backend as backend_module
 
@@ -39,18 +38,12 @@ def fake_device(monkeypatch):
         lambda arr: "reference" if isinstance(arr, DeviceArray) else array_module(arr),
     )
     calls = []
-    for name, on_device_part in _SPIED.items():
-        original = getattr(_device, name)
+    for name in OPERATIONS:
+        original = getattr(_reference, name)
 
-        def spy(backend, *args, _original=original, _name=name, _part=on_device_part,
-                **kwargs):
-            calls.append((_name, backend.name))
-            out = _original(backend, *args, **kwargs)
-            if _part is None:
-                return on_device(out)
-            marked = list(out)
-            marked[_part] = on_device(tuple(marked[_part]))
-            return tuple(marked)
+        def spy(*args, _original=original, _name=name, **kwargs):
+            calls.append((_name, _reference.name))
+            return on_device(_original(*args, **kwargs))
 
-        monkeypatch.setattr(_device, name, spy)
+        monkeypatch.setattr(_reference, name, spy)
     return lambda x: np.asarray(x).view(DeviceArray), calls

@@ -272,13 +272,15 @@ def test_online_divergence_auto_and_errors(rng, monkeypatch):
     import skwass.ot._divergence as divergence_module
 
     calls = []
-    original = divergence_module._online_divergence
-    monkeypatch.setattr(divergence_module, "_online_divergence",
-                        lambda *args: calls.append(1) or original(*args))
+    original = divergence_module._points_divergence
+    monkeypatch.setattr(divergence_module, "_points_divergence",
+                        lambda *args: calls.append(args[-1]) or original(*args))
     auto = sinkhorn_divergence(X, Y, eps=0.5, return_grad=True)
-    assert calls == [1]
-    assert auto[0] == pytest.approx(dense[0], rel=1e-9)
-    np.testing.assert_allclose(auto[1], dense[1], atol=1e-9)
+    online = sinkhorn_divergence(X, Y, eps=0.5, return_grad=True, mode="online")
+    assert calls == ["multiscale" if X.shape[1] <= 3 else "online", "online"]
+    for out in (auto, online):
+        assert out[0] == pytest.approx(dense[0], rel=1e-9)
+        np.testing.assert_allclose(out[1], dense[1], atol=1e-9)
     with pytest.raises(ValueError, match="no unrolled n_iter"):
         sinkhorn_divergence(X, Y, eps=0.5, kind="primal", n_iter=5, mode="online")
     with pytest.raises(ValueError, match="primal' gradients need the transport plan"):
@@ -301,9 +303,9 @@ def test_online_divergence_on_the_device_matches_cpu(rng, fake_device, monkeypat
     a /= a.sum()
     options = dict(eps=0.3, metric=metric, tol=1e-11, max_iter=20_000, mode="online")
     gpu = sinkhorn_divergence(to_device(X), to_device(Y), a, b, return_grad=True, **options)
-    assert ("solve_symmetric_points", "reference") in calls
-    assert ("plan_cost_gradient", "reference") in calls
-    assert ("divergence_solvers", "reference") not in calls  # nothing dense
+    assert ("sinkhorn_symmetric_points", "reference") in calls
+    assert ("plan_cost_gradient_points", "reference") in calls
+    assert ("sinkhorn_stack", "reference") not in calls  # nothing dense
     cpu = sinkhorn_divergence(X, Y, a, b, return_grad=True, **options)
     assert gpu[0] == pytest.approx(cpu[0], rel=1e-9)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=1e-7, atol=1e-7 * np.abs(cpu[1]).max())

@@ -148,3 +148,30 @@ def test_inputs_not_modified(rng, shape):
     wasserstein(X, Y, a, b, p=2)
     for arr, copy in zip((X, Y, a, b), copies, strict=True):
         np.testing.assert_array_equal(arr, copy)
+
+
+@pytest.mark.parametrize("d, metric, p", [(1, "euclidean", 1), (1, "sqeuclidean", 1),
+                                          (1, "euclidean", 2), (3, "euclidean", 1),
+                                          (3, "sqeuclidean", 1), (3, "cityblock", 2)])
+def test_gradient_matches_finite_differences(rng, d, metric, p):
+    """With the optimal coupling unique, the gradient is that of W_p (central differences)."""
+    X, Y = rng.normal(size=(7, d)), rng.normal(size=(5, d)) + 0.3
+    a = rng.random(7) + 0.5
+    a /= a.sum()
+    value, grad = wasserstein(X, Y, a, metric=metric, p=p, return_grad=True)
+    assert value == pytest.approx(wasserstein(X, Y, a, metric=metric, p=p), rel=1e-12)
+    step = 1e-6
+    expected = np.zeros_like(X)
+    for i in range(X.shape[0]):
+        for k in range(d):
+            shift = np.zeros_like(X)
+            shift[i, k] = step
+            expected[i, k] = (wasserstein(X + shift, Y, a, metric=metric, p=p)
+                              - wasserstein(X - shift, Y, a, metric=metric, p=p)) / (2 * step)
+    np.testing.assert_allclose(grad, expected, atol=1e-6)
+
+
+def test_gradient_needs_a_point_metric(rng):
+    X = (rng.random((4, 3)) > 0.5).astype(float)
+    with pytest.raises(ValueError, match="return_grad=True needs metric"):
+        wasserstein(X, X, metric="hamming", return_grad=True)

@@ -222,7 +222,7 @@ def test_online_kernels_over_several_blocks(rng, dtype, metric):
     from scipy.special import logsumexp
 
     from skwass._kernels._costs import METRIC_CODES
-    from skwass._kernels._transforms import ctransform_online, plan_statistics_online
+    from skwass._kernels._transforms import ctransform_points, plan_statistics_points
 
     X = rng.normal(size=(37, 5)).astype(dtype)
     Y = rng.normal(size=(600, 5)).astype(dtype)
@@ -242,10 +242,10 @@ def test_online_kernels_over_several_blocks(rng, dtype, metric):
     C = terms.astype(np.float64).sum(axis=2)
     C = np.sqrt(C) if metric == "euclidean" else C
     expected = -eps * logsumexp(log_b + (G - C) / eps, axis=1)
-    F = ctransform_online(X, Y, G, log_b, eps, code)
+    F = ctransform_points(X, Y, G, log_b, eps, code)
     np.testing.assert_allclose(F, expected, rtol=1e-13, atol=1e-11)
     P = np.exp(log_a[:, None] + log_b + (F[:, None] + G - C) / eps)
-    cost, rows, cols = plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code)
+    cost, rows, cols = plan_statistics_points(X, Y, F, G, log_a, log_b, eps, code)
     np.testing.assert_allclose(rows, P.sum(axis=1), rtol=1e-12)
     np.testing.assert_allclose(cols, P.sum(axis=0), rtol=1e-12, atol=1e-300)
     assert cost == pytest.approx((P * C).sum(), rel=1e-12)
@@ -470,7 +470,7 @@ def test_points_batch_bad_input(rng):
         sinkhorn_points(X, np.ones((3, 4, 2, 1)), eps=0.1)
 
 
-def test_relaxation_recovers_from_an_early_overshoot():
+def test_relaxation_recovers_from_an_early_overshoot(fake_device):
     """A 50 x 50 problem (a model sample of EllipseMKE against a data batch, two
     clusters each) with a slow mode: plain Sinkhorn needs over 200,000 iterations at
     eps = 0.5, relaxation with omega = 1.99 about 1,300. An early overshoot used
@@ -478,16 +478,12 @@ def test_relaxation_recovers_from_an_early_overshoot():
     The cap now climbs back while the error contracts."""
     import pathlib
 
-    from skwass._backend import _reference
-    from skwass.ot import _device
-
     data = np.load(pathlib.Path(__file__).parent / "data" / "two_clusters_slow_mode.npz")
     X, Y = data["X"], data["Y"]
     C = cost_matrix(X, Y)
     dense = sinkhorn(None, None, C, 0.5, tol=1e-6, max_iter=20_000)
     online = sinkhorn_points(X, Y, eps=0.5, mode="online", tol=1e-6, max_iter=20_000)
-    device = _device.sinkhorn(_reference, None, None, C, 0.5, tol=1e-6, max_iter=20_000,
-                              eps_scaling="auto", init=None)
+    device = sinkhorn(None, None, fake_device[0](C), 0.5, tol=1e-6, max_iter=20_000)
     for res in (dense, online, device):
         assert res.converged and res.n_iter < 5000
     assert online.transport_cost == pytest.approx(dense.transport_cost, rel=1e-5)

@@ -1,9 +1,10 @@
 """CuPy backend: the generic log-domain solver on fused CUDA kernels.
 
 Imported by :func:`skwass._backend.get_backend` only when it sees a CuPy
-array, so CuPy (the ``gpu`` extra) is never imported otherwise. The fused ops
-follow :mod:`skwass._backend._xp_sinkhorn`'s contract; their NumPy twins in
-:mod:`skwass._backend._reference` are what the CPU test suite runs.
+array, so CuPy (the ``gpu`` extra) is never imported otherwise. Its primitives
+follow :mod:`skwass._backend._xp_sinkhorn`'s contract, which turns them into
+the backend interface; their NumPy twins in :mod:`skwass._backend._reference`
+are what the CPU test suite runs through the same code.
 """
 
 import sys
@@ -31,21 +32,21 @@ def prepare(C):
     return C, cupy.ascontiguousarray(C.transpose(0, 2, 1))
 
 
-def ctransform_rows(state, G, log_b, eps):
+def lse_rows(state, G, log_b, eps):
     return _cuda.lse_rows(state[0], G, log_b, eps)
 
 
-def ctransform_cols(state, F, log_a, eps):
+def lse_cols(state, F, log_a, eps):
     return _cuda.lse_rows(state[1], F, log_a, eps)
 
 
-def plan_statistics(state, F, G, log_a, log_b, eps):
+def statistics(state, F, G, log_a, log_b, eps):
     rows, row_cost = _cuda.plan_rows(state[0], F, log_a, G, log_b, eps)
     cols, _ = _cuda.plan_rows(state[1], G, log_b, F, log_a, eps)
     return row_cost.sum(axis=1), rows, cols
 
 
-def ctransform_points(X, Y, G, log_b, eps, metric):
+def lse_points(X, Y, G, log_b, eps, metric):
     return _cuda.lse_points(X, Y, G, log_b, eps, metric)
 
 
@@ -66,5 +67,6 @@ def pairwise_cost(X, Y, metric):
     return _cuda.pairwise(X, Y, metric)
 
 
-# The solvers, plan_matrix, cost_gradient and hamming: the generic ones, bound here.
-_xp_sinkhorn.bind(sys.modules[__name__])
+(sinkhorn_stack, sinkhorn_points, sinkhorn_symmetric, sinkhorn_symmetric_points,
+ ctransform_rows, plan_statistics, plan_cost_gradient_points, plan_matrix, cost_gradient,
+ hamming) = _xp_sinkhorn.operations(sys.modules[__name__])

@@ -1,11 +1,11 @@
-"""NumPy reference of the GPU backend's fused ops, for tests on every machine.
+"""NumPy reference of the CuPy backend, for tests on every machine.
 
-Same functions and conventions as :mod:`skwass._backend._cupy`, written with
-plain NumPy (whole matrices, SciPy's ``logsumexp``): running the generic
-solver of :mod:`skwass._backend._xp_sinkhorn` with this module in place of
-CuPy checks the GPU algorithm (and the ``skwass.ot`` device path) without a
-GPU. Not used by the public functions on NumPy input, which go through the
-Numba kernels.
+The same primitives as :mod:`skwass._backend._cupy`, written with plain NumPy
+(whole matrices, SciPy's ``logsumexp``), under the same array-namespace
+solver (:mod:`skwass._backend._xp_sinkhorn`): the public functions of
+``skwass.ot`` run through it exactly as they do on a GPU. Not used on NumPy
+input, which goes to the Numba backend; the tests register it for marked
+arrays (``tests/conftest.py``).
 """
 
 import sys
@@ -32,19 +32,18 @@ def _lse(z, axis):
         return logsumexp(z, axis=axis)
 
 
-def ctransform_rows(C, G, log_b, eps):
+def lse_rows(C, G, log_b, eps):
     e = eps[:, None, None]
     return -eps[:, None] * _lse(log_b[:, None, :] + (G[:, None, :] - C) / e, axis=2)
 
 
-def ctransform_cols(C, F, log_a, eps):
+def lse_cols(C, F, log_a, eps):
     e = eps[:, None, None]
     return -eps[:, None] * _lse(log_a[:, :, None] + (F[:, :, None] - C) / e, axis=1)
 
 
-def plan_statistics(C, F, G, log_a, log_b, eps):
-    e = eps[:, None, None]
-    P = np.exp(log_a[:, :, None] + log_b[:, None, :] + (F[:, :, None] + G[:, None, :] - C) / e)
+def statistics(C, F, G, log_a, log_b, eps):
+    P = plan_matrix(C, F, G, log_a, log_b, eps)
     return (P * C).sum(axis=(1, 2)), P.sum(axis=2), P.sum(axis=1)
 
 
@@ -57,13 +56,13 @@ def _point_costs(X, Y, metric):
     return np.sqrt(sq) if metric == "euclidean" else sq
 
 
-def ctransform_points(X, Y, G, log_b, eps, metric):
+def lse_points(X, Y, G, log_b, eps, metric):
     return -eps * _lse(log_b[None, :] + (G[None, :] - _point_costs(X, Y, metric)) / eps, axis=1)
 
 
 def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, metric):
     C = _point_costs(X, Y, metric)
-    P = np.exp(log_a[:, None] + log_b[None, :] + (F[:, None] + G[None, :] - C) / eps)
+    P = plan_matrix(C, F, G, log_a, log_b, eps)
     return (P * C).sum(), P.sum(axis=1), P.sum(axis=0)
 
 
@@ -78,5 +77,6 @@ def pairwise_cost(X, Y, metric):
     return _point_costs(X, Y, metric).astype(X.dtype)
 
 
-# The solvers, plan_matrix, cost_gradient and hamming: the generic ones, bound here.
-_xp_sinkhorn.bind(sys.modules[__name__])
+(sinkhorn_stack, sinkhorn_points, sinkhorn_symmetric, sinkhorn_symmetric_points,
+ ctransform_rows, plan_statistics, plan_cost_gradient_points, plan_matrix, cost_gradient,
+ hamming) = _xp_sinkhorn.operations(sys.modules[__name__])

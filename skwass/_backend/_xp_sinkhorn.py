@@ -2,26 +2,29 @@
 
 The GPU backend runs this algorithm; the NumPy reference backend
 (:mod:`skwass._backend._reference`) runs the very same code on the CPU so that
-it is tested on every machine. An ``ops`` module provides:
+it is tested on every machine. The functions here take ``ops``, the backend
+module, whose fused primitives they call:
 
-``xp``
-    The array namespace (``cupy`` or ``numpy``).
-``to_host(x)``
-    A NumPy copy of a (small) device array.
+``xp``, ``to_host(x)``
+    The array namespace (``cupy`` or ``numpy``), and a NumPy copy of a small array.
 ``prepare(C)``
     Whatever the c-transforms need from a ``(B, n, m)`` cost stack (CuPy keeps
     ``C`` and a contiguous ``C^T`` so that both transforms read coalesced).
-``ctransform_rows(state, G, log_b, eps)`` / ``ctransform_cols(state, F, log_a, eps)``
+``lse_rows(state, G, log_b, eps)`` / ``lse_cols(state, F, log_a, eps)``
     Log-sum-exp c-transforms of a stack, ``(B, n)`` / ``(B, m)``; ``eps`` is ``(B,)``.
-``ctransform_points(X, Y, G, log_b, eps, metric)``
+``lse_points(X, Y, G, log_b, eps, metric)``
     Row c-transform of one problem with costs computed from points, ``(n,)``;
     the column transform swaps the clouds.
-``plan_statistics(state, F, G, log_a, log_b, eps)`` /
-``plan_statistics_points(X, Y, F, G, log_a, log_b, eps, metric)``
-    ``(<P, C>, row sums, column sums)`` of the plan, without storing it.
+``statistics(state, F, G, log_a, log_b, eps)``
+    ``(<P, C>, row sums, column sums)`` of the plans of a stack, without storing them.
 ``relax(P, TP, log_w, eps, omega)``
     Over-relaxed step and the L1 marginal error it reads off (``(B, n)``
     arrays, ``eps``/``omega`` ``(B, 1)``): ``(new P, error per problem)``.
+``pairwise_cost(X, Y, metric)``
+    The dense cost matrix.
+
+:func:`operations` turns them into the operations of the backend interface
+(:mod:`skwass._backend`), which each backend module assigns to its own names.
 
 Every solver runs one eps stage (the eps-scaling loop lives in ``skwass.ot``)
 and mirrors the Numba log-domain solvers of :mod:`skwass._kernels._log_domain`:
@@ -49,19 +52,21 @@ from skwass._kernels._relaxation import (
 _SYNC_EVERY_ITERATION = 2**24
 
 
-def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
+def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size, skip):
     """Over-relaxed alternating c-transforms on ``B`` problems at once.
 
-    ``rows(G)`` and ``cols(F)`` are the c-transforms (``(B, n)``, ``(B, m)``).
-    Returns ``(n_iter (B,), error (B,), F, G)`` with ``F = rows(G)`` exactly.
+    ``rows(G)`` and ``cols(F)`` are the c-transforms (``(B, n)``, ``(B, m)``);
+    the problems marked in the host mask ``skip`` are frozen from the start.
+    Returns ``(n_iter (B,), error (B,), F, G)`` with ``F = rows(G)`` exactly on
+    the other problems.
     """
     xp = ops.xp
     B = F.shape[0]
-    omega = np.ones(B)
+    omega = np.where(skip, 0.0, 1.0)
     cap = np.full(B, OMEGA_MAX)
     err_start = np.full(B, -1.0)
     err = np.full(B, np.inf)
-    active = np.ones(B, dtype=bool)
+    active = ~skip
     n_iter = np.zeros(B, dtype=np.int64)
     eps_col = eps[:, None]
     omega_dev = xp.asarray(omega[:, None])
@@ -113,82 +118,92 @@ def _iterate(ops, rows, cols, log_a, log_b, eps, F, G, tol, max_iter, size):
         if restart.any():
             F = xp.where(xp.asarray(restart)[:, None], rows(G), F)
         omega_dev = xp.asarray(omega[:, None])
-    F = rows(G)
+    TG = rows(G)
+    F = xp.where(xp.asarray(skip)[:, None], F, TG) if skip.any() else TG
     return n_iter, err, F, G
 
 
-def sinkhorn_dense(ops, state, log_a, log_b, eps, F, G, tol, max_iter):
-    """One eps stage on a prepared ``(B, n, m)`` stack; ``eps`` is a ``(B,)`` array."""
-    B, n, m = F.shape[0], F.shape[1], G.shape[1]
-    return _iterate(
+def sinkhorn_stack(ops, C, log_a, log_b, eps, F, G, tol, max_iter, statistics):
+    """One eps stage on a ``(B, n, m)`` stack, as ``skwass._backend._numpy.sinkhorn_stack``.
+
+    ``eps`` is a host ``(B,)`` array; a problem whose eps is ``nan`` is left
+    alone. ``F`` ends as the exact row c-transform of ``G``; the statistics
+    are never free here (None), whatever ``statistics`` says.
+    """
+    xp = ops.xp
+    B, n, m = C.shape
+    state = ops.prepare(C)
+    skip = np.isnan(eps)
+    eps = xp.asarray(np.where(skip, 1.0, eps))
+    n_iter, _, F, G = _iterate(
         ops,
-        lambda G: ops.ctransform_rows(state, G, log_b, eps),
-        lambda F: ops.ctransform_cols(state, F, log_a, eps),
-        log_a, log_b, eps, F, G, tol, max_iter, B * n * m,
+        lambda G: ops.lse_rows(state, G, log_b, eps),
+        lambda F: ops.lse_cols(state, F, log_a, eps),
+        log_a, log_b, eps, F, G, tol, max_iter, B * n * m, skip,
     )
+    return n_iter, F, G, None
 
 
 def sinkhorn_points(ops, X, Y, log_a, log_b, eps, F, G, tol, max_iter, metric):
-    """One eps stage on one problem with costs from points (``F``: (1, n), ``G``: (1, m)).
-
-    ``eps`` is a float; memory is O(n + m) beside the points.
-    """
-    xp = ops.xp
-    return _iterate(
+    """One eps stage on one problem (``F``: (n,), ``G``: (m,), ``eps`` a float) with
+    costs computed from the points; memory O(n + m) beside them."""
+    n_iter, _, F, G = _iterate(
         ops,
-        lambda G: ops.ctransform_points(X, Y, G[0], log_b[0], eps, metric)[None],
-        lambda F: ops.ctransform_points(Y, X, F[0], log_a[0], eps, metric)[None],
-        log_a, log_b, xp.asarray([eps]), F, G, tol, max_iter, X.shape[0] * Y.shape[0],
+        lambda G: ops.lse_points(X, Y, G[0], log_b, eps, metric)[None],
+        lambda F: ops.lse_points(Y, X, F[0], log_a, eps, metric)[None],
+        log_a[None], log_b[None], ops.xp.asarray([eps]), F[None], G[None], tol, max_iter,
+        X.shape[0] * Y.shape[0], np.zeros(1, dtype=bool),
     )
+    return int(n_iter[0]), F[0], G[0]
 
 
-def sinkhorn_symmetric(ops, state, log_a, eps, F, tol, max_iter):
-    """``OT(a, a)`` by the averaged update ``F <- (F + T F) / 2`` (Feydy et al. 2019).
-
-    As :func:`skwass._kernels._log_domain.sinkhorn_symmetric`, on a ``(B, n, n)``
-    stack of symmetric costs. Returns ``(n_iter (B,), error (B,), F)``.
-    """
-    B, n = F.shape
+def sinkhorn_symmetric(ops, C, log_a, eps, F, tol, max_iter):
+    """``OT(a, a)`` on one symmetric ``(n, n)`` cost by the averaged update
+    ``F <- (F + T F) / 2`` (Feydy et al. 2019). Returns ``(n_iter, F)``."""
+    state = ops.prepare(C[None])
+    eps_dev = ops.xp.asarray([eps])
     return _symmetric(
-        ops, lambda F: ops.ctransform_rows(state, F, log_a, eps), log_a, eps, F, tol,
-        max_iter, B * n * n,
+        ops, lambda F: ops.lse_rows(state, F, log_a[None], eps_dev), log_a, eps_dev, F,
+        tol, max_iter, C.size,
     )
 
 
 def sinkhorn_symmetric_points(ops, X, log_a, eps, F, tol, max_iter, metric):
-    """:func:`sinkhorn_symmetric` on one cloud ``X`` with costs computed on the fly.
-
-    ``F`` and ``log_a`` are ``(1, n)``, ``eps`` a float; memory O(n) beside the points.
-    """
+    """:func:`sinkhorn_symmetric` on the cloud ``X``, costs computed on the fly."""
     return _symmetric(
-        ops, lambda F: ops.ctransform_points(X, X, F[0], log_a[0], eps, metric)[None],
+        ops, lambda F: ops.lse_points(X, X, F[0], log_a, eps, metric)[None],
         log_a, ops.xp.asarray([eps]), F, tol, max_iter, X.shape[0] ** 2,
     )
 
 
 def _symmetric(ops, transform, log_a, eps, F, tol, max_iter, size):
+    """The averaged update on one problem (``F``: (n,), ``eps``: (1,) on the device)."""
     xp = ops.xp
-    B = F.shape[0]
-    half = xp.full((B, 1), 0.5)
+    F, log_a = F[None], log_a[None]
+    half = xp.full((1, 1), 0.5)
     eps_col = eps[:, None]
     sync_always = size >= _SYNC_EVERY_ITERATION
-    err = np.full(B, np.inf)
-    active = np.ones(B, dtype=bool)
-    n_iter = np.zeros(B, dtype=np.int64)
+    err = np.inf
     it = 0
-    while it < max_iter and active.any():
+    while it < max_iter:
         F, err_dev = ops.relax(F, transform(F), log_a, eps_col, half)
         it += 1
-        n_iter += active
         if not (sync_always or it % RATE_WINDOW == 1 or it == max_iter):
             continue
-        err_now = 2.0 * ops.to_host(err_dev)
-        err[active] = err_now[active]
-        done = active & (err <= tol)
-        if done.any():
-            active &= ~done
-            half = xp.asarray(np.where(active, 0.5, 0.0)[:, None])
-    return n_iter, err, F
+        err = 2.0 * float(ops.to_host(err_dev)[0])
+        if err <= tol:
+            break
+    return it, F[0]
+
+
+def ctransform_rows(ops, C, G, log_b, eps):
+    """Row c-transforms ``(B, n)`` of a ``(B, n, m)`` stack; ``eps`` is a host ``(B,)``."""
+    return ops.lse_rows(ops.prepare(C), G, log_b, ops.xp.asarray(eps))
+
+
+def plan_statistics(ops, C, F, G, log_a, log_b, eps):
+    """``(<P, C> (B,), row sums (B, n), column sums (B, m))`` of the plans of a stack."""
+    return ops.statistics(ops.prepare(C), F, G, log_a, log_b, ops.xp.asarray(eps))
 
 
 # Cost entries per row chunk of plan_cost_gradient_points (512 MiB in float64).
@@ -248,17 +263,25 @@ def hamming(X, Y):
     return X.sum(axis=1)[:, None] + Y.sum(axis=1)[None, :] - 2.0 * (X @ Y.T)
 
 
-# What a backend module gets from here: the solvers take the module itself (its
-# fused ops), the array helpers its namespace.
-_SOLVERS = ("sinkhorn_dense", "sinkhorn_points", "sinkhorn_symmetric",
-            "sinkhorn_symmetric_points", "plan_cost_gradient_points")
-_ARRAY_HELPERS = ("plan_matrix", "cost_gradient")
+# The interface operations an array-namespace backend takes from here, in the
+# order operations() returns them.
+OPERATIONS = ("sinkhorn_stack", "sinkhorn_points", "sinkhorn_symmetric",
+              "sinkhorn_symmetric_points", "ctransform_rows", "plan_statistics",
+              "plan_cost_gradient_points", "plan_matrix", "cost_gradient", "hamming")
 
 
-def bind(ops):
-    """Give the backend module ``ops`` the generic solvers and helpers, bound to it."""
-    for name in _SOLVERS:
-        setattr(ops, name, functools.partial(globals()[name], ops))
-    for name in _ARRAY_HELPERS:
-        setattr(ops, name, functools.partial(globals()[name], ops.xp))
-    ops.hamming = hamming
+def operations(ops):
+    """The functions of :data:`OPERATIONS` for the backend module ``ops``.
+
+    The solvers and plan quantities take ``ops`` (its fused primitives), the
+    array helpers its namespace ``ops.xp``. A backend module assigns them to
+    its own names, in this order.
+    """
+    functions = globals()
+    return tuple(
+        hamming if name == "hamming"
+        else functools.partial(functions[name], ops.xp) if name in ("plan_matrix",
+                                                                  "cost_gradient")
+        else functools.partial(functions[name], ops)
+        for name in OPERATIONS
+    )

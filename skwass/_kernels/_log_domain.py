@@ -17,14 +17,14 @@ from skwass._kernels._relaxation import (
 )
 from skwass._kernels._transforms import (
     ctransform_cols_serial,
-    ctransform_online,
+    ctransform_points,
     ctransform_rows,
     ctransform_rows_serial,
 )
 
 
 @numba.njit(cache=True)
-def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
+def sinkhorn_points(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
     """Over-relaxed log-domain Sinkhorn at one ``eps`` with costs computed on the fly.
 
     Alternates c-transforms ``F <- (1 - w) F + w T(G)``, ``G <- (1 - w) G + w T(F)``
@@ -43,24 +43,24 @@ def sinkhorn_online(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
     err = np.inf
     it = 0
     while it < max_iter:
-        TG = ctransform_online(X, Y, G, log_b, eps, code)
+        TG = ctransform_points(X, Y, G, log_b, eps, code)
         if check_plain(it, omega, err, tol):
-            plain_err = side_error(G, ctransform_online(Y, X, TG, log_a, eps, code), log_b, eps)
+            plain_err = side_error(G, ctransform_points(Y, X, TG, log_a, eps, code), log_b, eps)
             if plain_err <= tol:
                 F[:] = TG
                 return it, plain_err
         err = relax_potential(F, TG, log_a, eps, omega)
-        err += relax_potential(G, ctransform_online(Y, X, F, log_a, eps, code), log_b, eps, omega)
+        err += relax_potential(G, ctransform_points(Y, X, F, log_a, eps, code), log_b, eps, omega)
         it += 1
         if not err < np.inf:
             # A relaxed step overshot: restart from exact c-transforms, plainly.
-            F[:] = ctransform_online(X, Y, G, log_b, eps, code)
+            F[:] = ctransform_points(X, Y, G, log_b, eps, code)
             omega, cap, err_start = restart_relaxation(cap)
             continue
         if err <= tol:
             break
         omega, cap, err_start = adapt_omega(it, err, err_start, omega, cap)
-    F[:] = ctransform_online(X, Y, G, log_b, eps, code)
+    F[:] = ctransform_points(X, Y, G, log_b, eps, code)
     return it, err
 
 
@@ -101,12 +101,12 @@ def _average_step(F, TF, log_a, eps):
 
 
 @numba.njit(cache=True)
-def sinkhorn_symmetric_online(X, log_a, eps, F, tol, max_iter, code):
+def sinkhorn_symmetric_points(X, log_a, eps, F, tol, max_iter, code):
     """:func:`sinkhorn_symmetric` with costs computed on the fly from the points ``X``."""
     err = np.inf
     it = 0
     while it < max_iter:
-        err = _average_step(F, ctransform_online(X, X, F, log_a, eps, code), log_a, eps)
+        err = _average_step(F, ctransform_points(X, X, F, log_a, eps, code), log_a, eps)
         it += 1
         if err <= tol:
             break
@@ -117,7 +117,7 @@ def sinkhorn_symmetric_online(X, log_a, eps, F, tol, max_iter, code):
 def sinkhorn_log_serial(C, log_a, log_b, eps, F, G, tol, max_iter):
     """Over-relaxed log-domain Sinkhorn on one dense problem, on one thread.
 
-    The dense twin of :func:`sinkhorn_online` (same updates, same free error
+    The dense twin of :func:`sinkhorn_points` (same updates, same free error
     read-off, same adaptive omega); zero weights (``-inf`` logs) are allowed.
     Returns ``(n_iter, marginal_error)``; ``F`` ends as the exact ``T(G)``.
     """

@@ -29,15 +29,6 @@ def _sum_exp(shift, row, inv_eps, top):
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})
-def _sum_exp_log(log_b, G, row, inv_eps, top):
-    """``sum_j exp(log_b_j + (G_j - row_j) * inv_eps - top)``."""
-    acc = 0.0
-    for j in range(row.shape[0]):
-        acc += fast_exp(log_b[j] + (G[j] - row[j]) * inv_eps - top)
-    return acc
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
     """Mass and cost of one plan row, its entries added to ``cols``:
     ``P_j = exp(log_a_i + log_b_j + (F_i + G_j - row_j) * inv_eps)``."""
@@ -51,22 +42,34 @@ def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
     return mass, cost
 
 
+@numba.njit(cache=True)
+def _row_shift(G, log_b, eps):
+    """``log_b_j + G_j / eps``: the part of the row c-transform's exponent shared by all rows."""
+    shift = np.empty(G.shape[0], dtype=np.float64)
+    for j in range(G.shape[0]):
+        shift[j] = log_b[j] + G[j] / eps
+    return shift
+
+
+@numba.njit(cache=True)
+def _ctransform_row(C, i, shift, eps):
+    """``-eps * log sum_j exp(shift_j - C_ij / eps)``: row ``i`` of the transform."""
+    inv_eps = 1.0 / eps
+    top = -np.inf
+    for j in range(C.shape[1]):
+        z = shift[j] - C[i, j] * inv_eps
+        if z > top:
+            top = z
+    return -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
+
+
 @numba.njit(cache=True, parallel=True)
 def ctransform_rows(C, G, log_b, eps):
-    """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``."""
-    n, m = C.shape
-    F = np.empty(n, dtype=np.float64)
-    shift = np.empty(m, dtype=np.float64)
-    for j in range(m):
-        shift[j] = log_b[j] + G[j] / eps
-    inv_eps = 1.0 / eps
-    for i in numba.prange(n):
-        top = -np.inf
-        for j in range(m):
-            z = shift[j] - C[i, j] * inv_eps
-            if z > top:
-                top = z
-        F[i] = -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
+    """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``, rows in parallel."""
+    shift = _row_shift(G, log_b, eps)
+    F = np.empty(C.shape[0], dtype=np.float64)
+    for i in numba.prange(C.shape[0]):
+        F[i] = _ctransform_row(C, i, shift, eps)
     return F
 
 
@@ -104,7 +107,7 @@ def ctransform_cols(C, F, log_a, eps):
 # Targets per block of the online kernels: their costs are computed into a
 # small buffer (vectorized over the block, features outermost), then reduced
 # with the vectorized exp while they are in L1.
-_ONLINE_BLOCK = 256
+_POINTS_BLOCK = 256
 
 
 @numba.njit(cache=True)
@@ -132,11 +135,11 @@ def _block_costs(X, i, Yt, start, code, out):
 
 
 @numba.njit(cache=True, parallel=True)
-def ctransform_online(X, Y, G, log_b, eps, code):
+def ctransform_points(X, Y, G, log_b, eps, code):
     """Row c-transform with costs computed on the fly from points (O(n+m) memory).
 
     Each cost is computed once: targets are taken in blocks of
-    ``_ONLINE_BLOCK``, whose log-sum-exp is merged into a running one (a block
+    ``_POINTS_BLOCK``, whose log-sum-exp is merged into a running one (a block
     raises the running maximum before its exponentials are summed). The
     column c-transform is the same call with the roles of X and Y swapped.
     """
@@ -148,26 +151,37 @@ def ctransform_online(X, Y, G, log_b, eps, code):
     inv_eps = 1.0 / eps
     Yt = np.ascontiguousarray(Y.T)
     for i in numba.prange(n):
-        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+        buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
         top = -np.inf
         acc = 0.0
-        for start in range(0, m, _ONLINE_BLOCK):
-            stop = min(m, start + _ONLINE_BLOCK)
+        for start in range(0, m, _POINTS_BLOCK):
+            stop = min(m, start + _POINTS_BLOCK)
             costs = buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
-            block_top = -np.inf
-            for j in range(stop - start):
-                z = shift[start + j] - costs[j] * inv_eps
-                if z > block_top:
-                    block_top = z
-            if block_top == -np.inf:
-                continue  # only zero weights in this block
-            if block_top > top:
-                acc *= np.exp(top - block_top)
-                top = block_top
-            acc += _sum_exp(shift[start:stop], costs, inv_eps, top)
+            top, acc = merge_block(shift[start:stop], costs, inv_eps, top, acc)
         F[i] = -eps * (top + np.log(acc))
     return F
+
+
+@numba.njit(cache=True)
+def merge_block(shift, costs, inv_eps, top, acc):
+    """Merge one block's ``sum_j exp(shift_j - costs_j * inv_eps)`` into a running
+    log-sum-exp ``top + log(acc)``; returns the new ``(top, acc)``.
+
+    The block raises the running maximum before its exponentials are summed; a
+    block of zero weights (``shift = -inf``) changes nothing.
+    """
+    block_top = -np.inf
+    for j in range(costs.shape[0]):
+        z = shift[j] - costs[j] * inv_eps
+        if z > block_top:
+            block_top = z
+    if block_top == -np.inf:
+        return top, acc
+    if block_top > top:
+        acc *= np.exp(top - block_top)
+        top = block_top
+    return top, acc + _sum_exp(shift, costs, inv_eps, top)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -184,17 +198,20 @@ def plan_matrix(C, F, G, log_a, log_b, eps):
 _STAT_CHUNKS = 16
 
 
+@numba.njit(cache=True)
+def _statistics_buffers(n, m):
+    """Per-chunk cost and column sums, row sums, and the rows per chunk."""
+    return (np.zeros(_STAT_CHUNKS), np.zeros(n), np.zeros((_STAT_CHUNKS, m)),
+            (n + _STAT_CHUNKS - 1) // _STAT_CHUNKS)
+
+
 @numba.njit(cache=True, parallel=True)
 def plan_statistics(C, F, G, log_a, log_b, eps):
     """Return ``(<P, C>, row sums, column sums)`` of the plan without storing it."""
     n, m = C.shape
-    n_chunks = _STAT_CHUNKS
-    cost = np.zeros(n_chunks)
-    rows = np.zeros(n)
-    cols = np.zeros((n_chunks, m))
-    chunk = (n + n_chunks - 1) // n_chunks
+    cost, rows, cols, chunk = _statistics_buffers(n, m)
     inv_eps = 1.0 / eps
-    for t in numba.prange(n_chunks):
+    for t in numba.prange(_STAT_CHUNKS):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
             rows[i], row_cost = plan_row(C[i], log_a[i], F[i], log_b, G, inv_eps, cols[t])
             cost[t] += row_cost
@@ -202,21 +219,17 @@ def plan_statistics(C, F, G, log_a, log_b, eps):
 
 
 @numba.njit(cache=True, parallel=True)
-def plan_statistics_online(X, Y, F, G, log_a, log_b, eps, code):
+def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, code):
     """Online twin of :func:`plan_statistics`: costs computed from the points."""
     n, m = X.shape[0], Y.shape[0]
-    n_chunks = _STAT_CHUNKS
-    cost = np.zeros(n_chunks)
-    rows = np.zeros(n)
-    cols = np.zeros((n_chunks, m))
-    chunk = (n + n_chunks - 1) // n_chunks
+    cost, rows, cols, chunk = _statistics_buffers(n, m)
     inv_eps = 1.0 / eps
     Yt = np.ascontiguousarray(Y.T)
-    for t in numba.prange(n_chunks):
-        buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
+    for t in numba.prange(_STAT_CHUNKS):
+        buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
-            for start in range(0, m, _ONLINE_BLOCK):
-                stop = min(m, start + _ONLINE_BLOCK)
+            for start in range(0, m, _POINTS_BLOCK):
+                stop = min(m, start + _POINTS_BLOCK)
                 costs = buffer[:stop - start]
                 _block_costs(X, i, Yt, start, code, costs)
                 mass, block_cost = plan_row(costs, log_a[i], F[i], log_b[start:stop],
@@ -253,7 +266,7 @@ def _weighted_sign(weights, x, y):
 
 
 @numba.njit(cache=True, parallel=True)
-def plan_cost_gradient_online(X, Y, F, G, log_a, log_b, eps, code):
+def plan_cost_gradient_points(X, Y, F, G, log_a, log_b, eps, code):
     """``out_i = sum_j P_ij * d c(x_i, y_j) / d x_i`` for the plan of ``(F, G)``.
 
     The online twin of :func:`~skwass._kernels._costs.contract_cost_gradient`
@@ -270,40 +283,43 @@ def plan_cost_gradient_online(X, Y, F, G, log_a, log_b, eps, code):
         if log_a[i] == -np.inf:
             continue
         base = log_a[i] + F[i] * inv_eps
-        cost_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
-        plan_buffer = np.empty(_ONLINE_BLOCK, dtype=np.float64)
-        for start in range(0, m, _ONLINE_BLOCK):
-            stop = min(m, start + _ONLINE_BLOCK)
+        cost_buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
+        plan_buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
+        for start in range(0, m, _POINTS_BLOCK):
+            stop = min(m, start + _POINTS_BLOCK)
             costs = cost_buffer[:stop - start]
             plan = plan_buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
             _plan_block(costs, base, log_b[start:stop], G[start:stop], inv_eps, plan)
-            if code == EUCLIDEAN:
-                for j in range(stop - start):
-                    plan[j] = plan[j] / costs[j] if costs[j] > 0.0 else 0.0
-            for k in range(d):
-                y = Yt[k, start:stop]
-                if code == CITYBLOCK:
-                    out[i, k] += _weighted_sign(plan, X[i, k], y)
-                elif code == EUCLIDEAN:
-                    out[i, k] += _weighted_difference(plan, X[i, k], y)
-                else:
-                    out[i, k] += 2.0 * _weighted_difference(plan, X[i, k], y)
+            add_block_gradient(out[i], X[i], Yt[:, start:stop], costs, plan, code)
     return out
 
 
 @numba.njit(cache=True)
+def add_block_gradient(out, x, Yt, costs, plan, code):
+    """``out += sum_j plan_j * d c(x, y_j) / d x`` for a block of targets ``Yt`` (d, w).
+
+    ``plan`` is overwritten. 0 for the Euclidean gradient at zero distance and
+    for the sign of a zero difference.
+    """
+    if code == EUCLIDEAN:
+        for j in range(costs.shape[0]):
+            plan[j] = plan[j] / costs[j] if costs[j] > 0.0 else 0.0
+    for k in range(x.shape[0]):
+        if code == CITYBLOCK:
+            out[k] += _weighted_sign(plan, x[k], Yt[k])
+        elif code == EUCLIDEAN:
+            out[k] += _weighted_difference(plan, x[k], Yt[k])
+        else:
+            out[k] += 2.0 * _weighted_difference(plan, x[k], Yt[k])
+
+
+@numba.njit(cache=True)
 def ctransform_rows_serial(C, G, log_b, eps, out):
-    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange)."""
-    n, m = C.shape
-    inv_eps = 1.0 / eps
-    for i in range(n):
-        top = -np.inf
-        for j in range(m):
-            z = log_b[j] + (G[j] - C[i, j]) * inv_eps
-            if z > top:
-                top = z
-        out[i] = -eps * (top + np.log(_sum_exp_log(log_b, G, C[i], inv_eps, top)))
+    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange): same rows."""
+    shift = _row_shift(G, log_b, eps)
+    for i in range(C.shape[0]):
+        out[i] = _ctransform_row(C, i, shift, eps)
 
 
 @numba.njit(cache=True)

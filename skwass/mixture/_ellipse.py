@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skwass._backend._device import DEVICES, host_copy, resolve_device
 from skwass.mke._engine import (
     GRAD_METRICS,
     LOSSES,
@@ -18,7 +19,6 @@ from skwass.mke._engine import (
     minibatch_step,
     minimize_loss,
 )
-from skwass.utils._device import DEVICES, host_copy, resolve_device
 from skwass.utils._threads import _with_thread_limits
 
 

@@ -21,7 +21,7 @@ a model whose backward pass reuses what its forward pass computed (a network
 keeping its activations) offers ``model.forward(theta, noise) -> (X, pullback)``
 instead, with ``pullback(G)`` the parameter gradient.
 
-Only :mod:`skwass.ot` (and POT for exact transport plans) is called here.
+Only :mod:`skwass.ot` is called here.
 """
 
 import warnings
@@ -31,101 +31,15 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
-from skwass.ot import cost_matrix, mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
-from skwass.utils._device import CPU, Device
+from skwass._backend._device import CPU, Device
+from skwass.ot import mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
+from skwass.ot._sinkhorn import plan_cost_gradient
 from skwass.utils._optimizers import AdamOptimizer, SGDOptimizer
 
 LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
 # Losses computed on a device (the exact Wasserstein distance needs POT, on the host).
 DEVICE_LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy")
 GRAD_METRICS = ("sqeuclidean", "euclidean", "cityblock")
-# Power k with cost = |x - y|**k on the line, for the exact 1-D coupling.
-_POWER_1D = {"euclidean": 1, "cityblock": 1, "sqeuclidean": 2}
-
-
-# ---------------------------------------------------------------------------
-# Losses between a model sample and the data, with gradients w.r.t. the sample
-# ---------------------------------------------------------------------------
-
-
-def metric_gradient(P, X, Y, metric):
-    """``G_i = sum_j P_ij grad_x c(x_i, y_j)`` for the built-in point metrics.
-
-    The gradient of ``|x - y|`` at ``x == y`` is taken as 0.
-    """
-    if metric == "sqeuclidean":
-        return 2.0 * (P.sum(axis=1)[:, None] * X - P @ Y)
-    grad = np.zeros_like(X)
-    for start in range(0, X.shape[0], 256):  # bounded (256, m, d) temporaries
-        diff = X[start:start + 256, None, :] - Y[None, :, :]
-        if metric == "cityblock":
-            direction = np.sign(diff)
-        else:
-            norm = np.sqrt(np.sum(diff * diff, axis=2, keepdims=True))
-            direction = np.divide(diff, norm, out=np.zeros_like(diff), where=norm > 0)
-        grad[start:start + 256] = np.einsum("ij,ijk->ik", P[start:start + 256], direction)
-    return grad
-
-
-def _coupling_1d(x, y, power, return_grad):
-    """Monotone (optimal) coupling of two uniform 1-D samples.
-
-    Returns the total cost ``sum_q mass_q |x_q - y_q|**power`` and, with
-    ``return_grad``, its gradient with respect to ``x``. Equal sizes pair the
-    order statistics; otherwise the mass between consecutive CDF levels goes
-    from the quantile of ``x`` to that of ``y`` (as :func:`skwass.ot.wasserstein`).
-    """
-    n, m = x.size, y.size
-    if n == m:
-        order_x = np.argsort(x, kind="stable")
-        diff = x[order_x] - np.sort(y)
-        mass = np.full(n, 1.0 / n)
-        ix = np.arange(n)
-    else:
-        order_x, order_y = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
-        cdf_x, cdf_y = np.arange(1, n + 1) / n, np.arange(1, m + 1) / m
-        levels = np.union1d(cdf_x, cdf_y)
-        mass = np.diff(levels, prepend=0.0)
-        ix = np.minimum(np.searchsorted(cdf_x, levels * (1 - 1e-12), side="left"), n - 1)
-        iy = np.minimum(np.searchsorted(cdf_y, levels * (1 - 1e-12), side="left"), m - 1)
-        diff = x[order_x[ix]] - y[order_y[iy]]
-    total = float(mass @ np.abs(diff) ** power)
-    if not return_grad:
-        return total, None
-    slope = mass * power * np.abs(diff) ** (power - 1) * np.sign(diff)
-    grad = np.zeros(n)
-    grad[order_x] = np.bincount(ix, weights=slope, minlength=n)
-    return total, grad
-
-
-def _exact_wasserstein(X, Y, metric, p, return_grad):
-    """Exact ``W_p`` and its gradient (optimal plan held fixed, a subgradient).
-
-    One-feature data use the sorted coupling (the data's order is recomputed at
-    each call, which is the cost that matters in simulator fits); otherwise
-    :func:`skwass.ot.wasserstein` gives the value and POT's plan the gradient.
-    """
-    if X.shape[1] == 1:
-        total, grad = _coupling_1d(X[:, 0], Y[:, 0], _POWER_1D[metric] * p, return_grad)
-        value = total ** (1.0 / p)
-        if not return_grad:
-            return value
-        grad = grad[:, None]
-    else:
-        value = wasserstein(X, Y, metric=metric, p=p)
-        if not return_grad:
-            return value
-        import ot
-
-        D = cost_matrix(X, Y, metric=metric).astype(np.float64)
-        a, b = np.full(X.shape[0], 1.0 / X.shape[0]), np.full(Y.shape[0], 1.0 / Y.shape[0])
-        plan = ot.emd(a, b, D**p, numItermax=10**7)
-        total = float(np.sum(plan * D**p))
-        weight = plan * p * D ** (p - 1) if p != 1 else plan
-        grad = metric_gradient(weight, X, Y, metric)
-    # d total**(1/p) = total**(1/p - 1) / p d total
-    factor = total ** (1.0 / p - 1.0) / p if total > 0 else 0.0
-    return value, factor * grad
 
 
 @dataclass(frozen=True)
@@ -202,12 +116,13 @@ class Loss:
             res = sinkhorn_points(X, Y, eps=self.eps, metric=self.metric, tol=self.tol)
             if not return_grad:
                 return res.value
-            return res.value, metric_gradient(res.plan(), X, Y, self.metric)
+            return res.value, plan_cost_gradient(res, X, Y, self.metric)
         elif name in ("mmd", "energy"):
             kernel = "gaussian" if name == "mmd" else "energy"
             out = mmd(X, Y, kernel=kernel, bandwidth=self.bandwidth, return_grad=return_grad)
         else:
-            return _exact_wasserstein(X, Y, self.metric, self.p, return_grad)
+            # The gradient holds the optimal coupling fixed (a subgradient).
+            return wasserstein(X, Y, metric=self.metric, p=self.p, return_grad=return_grad)
         if not return_grad:
             return float(out)
         return float(out[0]), out[1]

@@ -8,8 +8,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skwass._backend._device import DEVICES, host_copy, resolve_device
 from skwass.mke._engine import GRAD_METRICS, LOSSES, Loss, _check_sample, minimize_loss
-from skwass.utils._device import DEVICES, host_copy, resolve_device
 from skwass.utils._threads import _with_thread_limits
 
 _METHODS = {"L-BFGS-B": "lbfgs", "Nelder-Mead": "nelder-mead", "adam": "adam"}

@@ -24,8 +24,15 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skwass._backend._device import (
+    DEVICES,
+    expit,
+    host_copy,
+    namespace,
+    resolve_device,
+    uniform_like,
+)
 from skwass.ot import centered_potential, cost_matrix, sinkhorn
-from skwass.utils._device import DEVICES, expit, host_copy, namespace, resolve_device, uniform_like
 from skwass.utils._threads import _with_thread_limits
 
 # Exact enumeration of the 2**d visible states is offered up to this dimension.

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-from skwass._backend import device_backend, get_backend
+from skwass._backend import get_backend
 from skwass.ot._validation import check_float_array, check_points, largest_cost
 
 POINT_METRICS = ("sqeuclidean", "euclidean", "cityblock")
@@ -47,7 +47,8 @@ def cost_matrix(X, Y=None, metric="sqeuclidean", normalize=None):
     Returns
     -------
     C : ndarray of shape (n, m)
-        Float64, or float32 when the inputs are float32.
+        Float64, or float32 when the inputs are float32; a CuPy array for
+        CuPy input.
 
     Examples
     --------
@@ -57,25 +58,17 @@ def cost_matrix(X, Y=None, metric="sqeuclidean", normalize=None):
     array([[0., 2.],
            [2., 0.]])
     """
-    backend = device_backend(X, Y)
-    if backend is not None:
-        from skwass.ot import _device
-
-        return _device.cost_matrix(backend, X, Y, metric=metric, normalize=normalize)
+    backend = get_backend(X, Y)
     if Y is None:
         X = check_float_array(X, "X", ndim=2, column=True)
         Y = X
     else:
         X, Y = check_points(X, Y)
-    return costs_of_points(get_backend(X, Y), X, Y, metric, normalize, check_float_array)
+    return costs_of_points(backend, X, Y, metric, normalize)
 
 
-def costs_of_points(backend, X, Y, metric, normalize, check):
-    """The cost matrix of checked clouds ``X``, ``Y``, computed by ``backend``.
-
-    ``check(C, name, ndim=2)`` validates what a callable metric returns (the
-    NumPy or the device array check); ``normalize`` is valid.
-    """
+def costs_of_points(backend, X, Y, metric, normalize=None):
+    """The cost matrix of checked clouds ``X``, ``Y``, computed by ``backend``."""
     check_metric(metric)
     xp = backend.xp
     if metric == "hamming":
@@ -93,7 +86,7 @@ def costs_of_points(backend, X, Y, metric, normalize, check):
                 f"The callable metric returned shape {C.shape}; expected "
                 f"{(X.shape[0], Y.shape[0])}."
             )
-        C = check(C, "metric(X, Y)", ndim=2)
+        C = check_float_array(C, "metric(X, Y)", ndim=2)
     else:
         # Overflow shows as inf or nan in C, refused below with its cause.
         with np.errstate(over="ignore", invalid="ignore"):

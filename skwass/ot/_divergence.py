@@ -10,8 +10,7 @@ Gradients come two ways:
 
 Each returns the adjoint ``dL/dC`` of the cost matrix and ``dL/da``; the
 chain rule to point positions is shared. The adjoints are written against the
-backend's array namespace, so CuPy input runs all of this on the GPU (the
-solves through :mod:`skwass.ot._device`).
+backend's array namespace, so CuPy input runs all of this on the GPU.
 """
 
 import numbers
@@ -19,21 +18,22 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from skwass._backend import device_backend, get_backend
-from skwass.ot._costs import POINT_METRICS, cost_matrix
+from skwass._backend import get_backend
+from skwass.ot._costs import POINT_METRICS, costs_of_points
 from skwass.ot._sinkhorn import (
-    _check_solver_options,
+    _check_problem,
     _resolve_mode,
+    _solve_multiscale,
+    _solve_points,
+    _solve_stack,
     _solve_symmetric,
-    _solve_symmetric_online,
-    sinkhorn,
-    sinkhorn_points,
+    _solve_symmetric_points,
 )
 from skwass.ot._validation import (
+    METRIC_PARAM,
+    POINT_CLOUD_PARAMS,
     check_cost_scale,
-    check_eps,
     check_points,
-    check_weights,
     largest_cost,
 )
 
@@ -64,7 +64,7 @@ def _primal_adjoint(result, C, symmetric=False):
     in float64 already at eps = 1% of the mean cost), while ``I + Q`` keeps its
     eigenvalues in (1, 2] (``Q`` is similar to a positive definite kernel).
     """
-    backend = get_backend(C)
+    backend = result._backend
     xp = backend.xp
     eps, a, b = result.eps, result.a, result.b
     n, m = C.shape
@@ -248,44 +248,41 @@ def _unrolled_sinkhorn_log(C, a, b, eps, n_iter, with_grad=True):
 # ---------------------------------------------------------------------------
 
 
-def _position_gradient(grad_C, X, Y, metric, symmetric):
+def _position_gradient(backend, grad_C, X, Y, metric, symmetric):
     """Chain rule from ``dL/dC`` to ``dL/dX`` (both slots when ``Y is X``)."""
     if symmetric:
         grad_C = grad_C + grad_C.T
-    return get_backend(X, Y).cost_gradient(grad_C, X, Y, metric)
+    return backend.cost_gradient(grad_C, X, Y, metric)
 
 
-def _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter, device):
-    """The divergence with every cost recomputed from the points.
+def _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter,
+                       mode):
+    """The divergence with every cost recomputed from the points (online or multiscale).
 
     Dual gradients only: ``grad_X = G(P_xy) - G(P_xx)`` with
     ``G(P)_i = sum_j P_ij grad_x c(x_i, y_j)`` (the self term's plan is
     symmetric, so its two slots give twice half of it), ``grad_a = f_xy - f_xx``.
-    ``device`` is the device backend (None on the CPU).
     """
-    if device is None:
-        def solve_self(P, w):
-            return _solve_symmetric_online(P, w, eps, metric, tol, max_iter)
 
-        def gradient(P, Q, res):
-            backend = get_backend(P, Q)
-            with np.errstate(divide="ignore"):
-                log_a, log_b = np.log(res.a), np.log(res.b)
-            return backend.plan_cost_gradient_online(
-                P, Q, res.f, res.g, log_a, log_b, eps, backend.METRIC_CODES[metric])
-    else:
-        from skwass.ot import _device
+    def solve(P, Q, w1, w2, symmetric):
+        """``(result, gradient)``, ``gradient()`` being ``G(P)`` of its plan."""
+        if mode == "multiscale":
+            res, problem = _solve_multiscale(backend, P, Q, w1[None], w2[None], eps, metric, tol,
+                                             max_iter, "auto", None, symmetric=symmetric)
+            return res, lambda: problem.cost_gradient(res.f, res.g)
+        if symmetric:
+            res = _solve_symmetric_points(backend, P, w1, eps, metric, tol, max_iter)
+        else:
+            res = _solve_points(backend, P, Q, w1[None], w2[None], eps, metric, tol, max_iter,
+                                "auto", None)
+        with np.errstate(divide="ignore"):
+            log_a, log_b = backend.xp.log(res.a), backend.xp.log(res.b)
+        return res, lambda: backend.plan_cost_gradient_points(P, Q, res.f, res.g, log_a, log_b,
+                                                              eps, metric)
 
-        def solve_self(P, w):
-            return _device.solve_symmetric_points(device, P, w, eps, metric, tol, max_iter)
-
-        def gradient(P, Q, res):
-            return _device.plan_cost_gradient(device, P, Q, res, metric)
-
-    res_xy = sinkhorn_points(X, Y, a, b, eps=eps, metric=metric, mode="online", tol=tol,
-                             max_iter=max_iter)
-    res_xx = solve_self(X, a)
-    res_yy = solve_self(Y, b)
+    res_xy, grad_xy = solve(X, Y, a, b, symmetric=False)
+    res_xx, grad_xx = solve(X, X, a, a, symmetric=True)
+    res_yy, _ = solve(Y, Y, b, b, symmetric=True)
     field = "value" if kind == "dual" else "transport_cost"
     scale = 1.0 if kind == "dual" else 2.0
     divergence = scale * getattr(res_xy, field) - scale / 2 * (
@@ -293,25 +290,17 @@ def _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter
     )
     if not return_grad:
         return divergence
-    grad_X = gradient(X, Y, res_xy) - gradient(X, X, res_xx)
-    return divergence, grad_X, res_xy.f - res_xx.f
+    return divergence, grad_xy() - grad_xx(), res_xy.f - res_xx.f
 
 
 def _check_point_pair(X, Y, a, b, eps):
-    """Validated ``(X, Y, a, b, eps, device backend or None)``.
-
-    On a device the clouds stay there and the weights are NumPy arrays (the
-    solvers take them on the host).
-    """
-    backend = device_backend(X, Y, a, b)
-    if backend is not None:
-        from skwass.ot import _device
-
-        return (*_device.check_point_pair(backend, X, Y, a, b, eps), backend)
+    """Validated ``(backend, X, Y, a, b, eps)``: the clouds in their array library,
+    the weights (NumPy) and ``eps`` on the host."""
+    backend = get_backend(X, Y, a, b)
     X, Y = check_points(X, Y)
-    a = check_weights(a, X.shape[0], "a")
-    b = check_weights(b, Y.shape[0], "b")
-    return X, Y, a, b, check_eps(eps), None
+    a, b, eps, _ = _check_problem(backend, a, b, eps, None, (1, X.shape[0], Y.shape[0]),
+                                  batch=False)
+    return backend, X, Y, a[0], b[0], float(eps[0])
 
 
 def _check_grad_metric(metric, return_grad):
@@ -326,10 +315,8 @@ def _shape_like(grad_X, X_in):
 
 
 @validate_params(
-    {"X": ["array-like"], "Y": ["array-like"], "a": ["array-like", None],
-     "b": ["array-like", None], "eps": [Interval(numbers.Real, 0, None, closed="neither")],
-     "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-     "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
+    {**POINT_CLOUD_PARAMS, "eps": [Interval(numbers.Real, 0, None, closed="neither")],
+     "n_iter": [Interval(numbers.Integral, 1, None, closed="left")], "metric": METRIC_PARAM,
      "return_grad": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
@@ -376,26 +363,24 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
     (0.25, array([-0.5, -0.5]))
     """
     X_in = X
-    X, Y, a, b, eps, _ = _check_point_pair(X, Y, a, b, eps)
+    backend, X, Y, a, b, eps = _check_point_pair(X, Y, a, b, eps)
     _check_grad_metric(metric, return_grad)
-    xp = get_backend(X).xp
-    C = cost_matrix(X, Y, metric=metric).astype(np.float64, copy=False)
+    xp = backend.xp
+    C = costs_of_points(backend, X, Y, metric).astype(np.float64, copy=False)
     loss, grad_C, grad_a, _ = _unrolled_sinkhorn(
         C, xp.asarray(a), xp.asarray(b), eps, n_iter, return_grad
     )
     if not return_grad:
         return loss
-    grad_X = _position_gradient(grad_C, X, Y, metric, symmetric=False)
+    grad_X = _position_gradient(backend, grad_C, X, Y, metric, symmetric=False)
     return loss, _shape_like(grad_X, X_in), grad_a
 
 
 @validate_params(
-    {"X": ["array-like"], "Y": ["array-like"], "a": ["array-like", None],
-     "b": ["array-like", None], "eps": [Interval(numbers.Real, 0, None, closed="neither")],
-     "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
-     "kind": [StrOptions({"dual", "primal"})], "return_grad": ["boolean"],
+    {**POINT_CLOUD_PARAMS, "eps": [Interval(numbers.Real, 0, None, closed="neither")],
+     "metric": METRIC_PARAM, "kind": [StrOptions({"dual", "primal"})], "return_grad": ["boolean"],
      "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
-     "mode": [StrOptions({"auto", "dense", "online"})],
+     "mode": [StrOptions({"auto", "dense", "online", "multiscale"})],
      "tol": [Interval(numbers.Real, 0, None, closed="neither")],
      "max_iter": [Interval(numbers.Integral, 1, None, closed="left")]},
     prefer_skip_nested_validation=True,
@@ -415,12 +400,10 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
 
     Parameters
     ----------
-    X : array-like of shape (n, d)
-    Y : array-like of shape (m, d)
-    a, b : array-like or None
-        Weights (``None`` is uniform).
+    X, Y, a, b
+        The weighted point clouds, as in :func:`sinkhorn_loss`.
     eps : float
-        Regularization in cost units.
+        Entropic regularization, in cost units.
     metric : str or callable, default="sqeuclidean"
     kind : {"dual", "primal"}, default="dual"
     return_grad : bool, default=False
@@ -431,21 +414,21 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         convergence.
     tol, max_iter
         Passed to :func:`sinkhorn` when solving to convergence.
-    mode : {"auto", "dense", "online"}, default="auto"
+    mode : {"auto", "dense", "online", "multiscale"}, default="auto"
         ``"online"`` recomputes the costs in every pass instead of storing the
         three cost matrices (built-in point metrics; memory ``O(n + m)``);
-        ``"auto"`` picks it as :func:`sinkhorn_points` does, when the ``X``-``Y``
-        matrices would exceed 1 GiB. Online there are no unrolled ``n_iter``
-        and no ``kind="primal"`` gradients (they need the plan). On the GPU
-        the gradient is formed a chunk of rows at a time.
+        ``"multiscale"`` also visits only the pairs of grid cells that carry
+        mass (CPU, at most 3 features). ``"auto"`` picks as
+        :func:`sinkhorn_points` does, when the ``X``-``Y`` matrices would
+        exceed 1 GiB. These modes have no unrolled ``n_iter`` and no
+        ``kind="primal"`` gradients (they need the plan). On the GPU the
+        gradient is formed a chunk of rows at a time.
 
     Returns
     -------
     divergence : float
-    grad_X : ndarray of shape (n, d)
-        Only with ``return_grad``.
-    grad_a : ndarray of shape (n,)
-        Only with ``return_grad``; defined up to an additive constant (only its
+    grad_X, grad_a : ndarray of shapes (n, d) and (n,)
+        Only with ``return_grad``; ``grad_a`` is defined up to an additive constant (only its
         action on zero-sum weight changes is meaningful).
 
     Examples
@@ -459,37 +442,35 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     1.0
     """
     X_in = X
-    X, Y, a, b, eps, backend = _check_point_pair(X, Y, a, b, eps)
+    backend, X, Y, a, b, eps = _check_point_pair(X, Y, a, b, eps)
     _check_grad_metric(metric, return_grad)
-    _check_solver_options(tol, max_iter, None)
     if n_iter is not None and kind != "primal":
         raise ValueError("n_iter (the unrolled loss W_L) requires kind='primal'.")
-    if _resolve_mode(mode, metric, X.shape[0], Y.shape[0], X.dtype.itemsize) == "online":
+    mode = _resolve_mode(mode, metric, X, Y, backend)
+    if mode != "dense":
         if n_iter is not None:
-            raise ValueError("mode='online' has no unrolled n_iter; use mode='dense'.")
+            raise ValueError(f"mode={mode!r} has no unrolled n_iter; use mode='dense'.")
         if return_grad and kind == "primal":
             raise ValueError("kind='primal' gradients need the transport plan (implicit "
                              "differentiation): use mode='dense'.")
-        out = _online_divergence(X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter,
-                                 backend)
+        out = _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
+                                 max_iter, mode)
         return out if not return_grad else (out[0], _shape_like(out[1], X_in), out[2])
-    if backend is None:
-        def solve_pair(w1, w2, C):
-            return sinkhorn(w1, w2, C, eps, tol=tol, max_iter=max_iter)
 
-        def solve_self(w, C):
-            return _solve_symmetric(w, C, eps, tol, max_iter)
-    else:
-        from skwass.ot import _device
+    def solve_pair(w1, w2, C):
+        return _solve_stack(backend, w1[None], w2[None], C[None], np.array([eps]), tol,
+                            max_iter, "auto", None, batch=False)
 
-        solve_pair, solve_self = _device.divergence_solvers(backend, eps, tol, max_iter)
-    xp = get_backend(X).xp
+    def solve_self(w, C):
+        return _solve_symmetric(backend, w, C, eps, tol, max_iter)
+
+    xp = backend.xp
 
     adjoint = _dual_adjoint if kind == "dual" else _primal_adjoint
     pairs = {"xy": (X, Y, a, b), "xx": (X, X, a, a), "yy": (Y, Y, b, b)}
     terms = {}
     for key, (P1, P2, w1, w2) in pairs.items():
-        C = cost_matrix(P1, P2, metric=metric)
+        C = costs_of_points(backend, P1, P2, metric)
         need_grad = return_grad and key != "yy"
         if n_iter is not None:
             C = C.astype(np.float64, copy=False)
@@ -516,7 +497,8 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         return divergence
     _, grad_C_xy, grad_a_xy = terms["xy"]
     _, grad_C_xx, grad_a_xx = terms["xx"]
-    grad_X = scale * _position_gradient(grad_C_xy, X, Y, metric, symmetric=False)
-    grad_X -= scale / 2 * _position_gradient(grad_C_xx, X, X, metric, symmetric=True)
+    grad_X = scale * _position_gradient(backend, grad_C_xy, X, Y, metric, symmetric=False)
+    grad_X -= scale / 2 * _position_gradient(backend, grad_C_xx, X, X, metric,
+                                             symmetric=True)
     grad_a = scale * grad_a_xy - scale / 2 * grad_a_xx
     return divergence, _shape_like(grad_X, X_in), grad_a

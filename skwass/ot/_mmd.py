@@ -5,20 +5,25 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-from skwass._backend import device_backend, get_backend
-from skwass.ot._validation import check_float_array, check_points, check_weights
+from skwass._backend import get_backend
+from skwass.ot._sinkhorn import _host
+from skwass.ot._validation import (
+    POINT_CLOUD_PARAMS,
+    check_float_array,
+    check_points,
+    check_weights,
+)
 
 KERNELS = ("gaussian", "imq", "energy")
 
 
-def _kernel_and_slope(P, Q, kernel, bandwidths, same):
+def _kernel_and_slope(backend, P, Q, kernel, bandwidths, same):
     """Kernel matrix ``K`` and ``S`` with ``grad_p k(p_i, q_j) = S_ij (p_i - q_j)``.
 
     ``same=True`` marks ``Q is P``: the diagonal distances are then exactly 0.
     For the energy kernel the gradient of ``-|p - q|`` at ``p == q`` is taken
     as 0.
     """
-    backend = get_backend(P, Q)
     xp = backend.xp
     if kernel == "energy":
         # Pair-by-pair differences: exact zeros, so no spurious slopes.
@@ -64,10 +69,7 @@ def _pair_weights(w, unbiased, xp=np):
 
 @validate_params(
     {
-        "X": ["array-like"],
-        "Y": ["array-like"],
-        "a": ["array-like", None],
-        "b": ["array-like", None],
+        **POINT_CLOUD_PARAMS,
         "kernel": [StrOptions(set(KERNELS)), callable],
         "bandwidth": [numbers.Real, "array-like"],
         "unbiased": ["boolean"],
@@ -96,10 +98,9 @@ def mmd(
 
     Parameters
     ----------
-    X : array-like of shape (n, d) or (n,)
-        First sample; a 1-D array is ``n`` points with one feature.
-    Y : array-like of shape (m, d) or (m,)
-        Second sample, with the same number of features as ``X``.
+    X, Y : array-like of shapes (n, d) and (m, d), or 1-D
+        The two samples, with the same number of features (a 1-D array is
+        points with one feature).
     a : array-like of shape (n,), default=None
         Probability weights of ``X``; ``None`` means uniform.
     b : array-like of shape (m,), default=None
@@ -143,17 +144,9 @@ def mmd(
     (2,)
     """
     X_shape = np.shape(X)
-    backend = device_backend(X, Y, a, b)
-    if backend is not None:
-        from skwass.ot import _device
-
-        if callable(kernel):
-            raise ValueError(
-                "A callable kernel is not available on the GPU; pass NumPy arrays."
-            )
-        X, Y = _device.check_points(backend, X, Y)
-    else:
-        X, Y = check_points(X, Y)
+    backend = get_backend(X, Y, a, b)
+    xp = backend.xp
+    X, Y = check_points(X, Y)
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     n, m = X.shape[0], Y.shape[0]
     if unbiased:
@@ -165,15 +158,12 @@ def mmd(
             raise ValueError(
                 f"unbiased=True needs at least 2 points in X and in Y, got {n} and {m}."
             )
-    if backend is not None:
-        a, b, bandwidths = _device.check_mmd_weights(backend, a, b, n, m, bandwidth)
-    else:
-        a = check_weights(a, n, "a")
-        b = check_weights(b, m, "b")
-        bandwidths = check_float_array(np.atleast_1d(bandwidth), "bandwidth", ndim=1)
-        if np.any(bandwidths <= 0):
-            raise ValueError(f"bandwidth must be positive, got {bandwidth!r}.")
-    xp = get_backend(X, Y).xp
+    a = xp.asarray(check_weights(_host(backend, a), n, "a"))
+    b = xp.asarray(check_weights(_host(backend, b), m, "b"))
+    bandwidths = check_float_array(np.atleast_1d(_host(backend, bandwidth)), "bandwidth",
+                                   ndim=1)
+    if np.any(bandwidths <= 0):
+        raise ValueError(f"bandwidth must be positive, got {bandwidth!r}.")
 
     if callable(kernel):
         if return_grad:
@@ -187,9 +177,9 @@ def mmd(
         center = 0.5 * (a @ X + b @ Y)
         X, Y = X - center, Y - center
         bandwidths = bandwidths.tolist()
-        K_xx, S_xx = _kernel_and_slope(X, X, kernel, bandwidths, same=True)
-        K_yy, _ = _kernel_and_slope(Y, Y, kernel, bandwidths, same=True)
-        K_xy, S_xy = _kernel_and_slope(X, Y, kernel, bandwidths, same=False)
+        K_xx, S_xx = _kernel_and_slope(backend, X, X, kernel, bandwidths, same=True)
+        K_yy, _ = _kernel_and_slope(backend, Y, Y, kernel, bandwidths, same=True)
+        K_xy, S_xy = _kernel_and_slope(backend, X, Y, kernel, bandwidths, same=False)
 
     W_xx = _pair_weights(a, unbiased, xp)
     W_yy = _pair_weights(b, unbiased, xp)

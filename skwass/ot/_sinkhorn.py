@@ -3,15 +3,23 @@
 import numbers
 import warnings
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Callable
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from skwass._backend import device_backend, get_backend
-from skwass.ot._costs import POINT_METRICS, cost_matrix
+from skwass._backend import get_backend, numpy_backend
+from skwass.ot._costs import POINT_METRICS, costs_of_points
+from skwass.ot._multiscale import (
+    MAX_DIMENSION,
+    solve_multiscale,
+    solve_symmetric_multiscale,
+)
 from skwass.ot._validation import (
+    METRIC_PARAM,
+    POINT_CLOUD_PARAMS,
     check_cost_scale,
     check_eps,
     check_float_array,
@@ -21,12 +29,14 @@ from skwass.ot._validation import (
 )
 
 # A dense solve keeps the cost matrix and one kernel matrix of the same size;
-# mode="auto" goes online when those two would exceed this many bytes.
+# mode="auto" leaves the dense solver when those two would exceed this many bytes.
 DENSE_MEMORY_LIMIT = 2**30
 
-_ABSORPTION_THRESHOLD = {np.dtype(np.float64): 1e30, np.dtype(np.float32): 1e6}
 # float32 sums cannot certify marginals much below this L1 error.
 _FLOAT32_TOL_FLOOR = 1e-5
+
+# The coarse problem of mode="multiscale" only starts the points' solve.
+_COARSE_TOL = 1e-4
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,19 +92,15 @@ class SinkhornResult:
     a: np.ndarray
     b: np.ndarray
     _cost: Callable = field(repr=False)
+    _backend: ModuleType = field(repr=False)
 
     def plan(self):
         """Return the dense transport plan ``P`` of shape (n, m), or (B, n, m)."""
         C = self._cost()
-        backend = get_backend(C)
+        xp = self._backend.xp
         with np.errstate(divide="ignore"):
-            log_a, log_b = backend.xp.log(self.a), backend.xp.log(self.b)
-        if C.ndim == 3 and backend.name == "numpy":
-            return np.stack([
-                backend.plan_matrix(C[k], self.f[k], self.g[k], log_a[k], log_b[k], self.eps[k])
-                for k in range(C.shape[0])
-            ])
-        return backend.plan_matrix(C, self.f, self.g, log_a, log_b, self.eps)
+            log_a, log_b = xp.log(self.a), xp.log(self.b)
+        return self._backend.plan_matrix(C, self.f, self.g, log_a, log_b, self.eps)
 
 
 # eps-scaling starts at most this many times above the target eps: Sinkhorn
@@ -124,38 +130,105 @@ def _stage_budget(stages, tol, max_iter):
     return [(loose, per_stage)] * (len(stages) - 1) + [(tol, None)]
 
 
-def _check_init(init, f_shape, g_shape):
-    """Validate a warm start ``(f, g)`` of shapes ``f_shape``, ``g_shape``."""
+def _batch_schedule(eps, cost_range, eps_scaling):
+    """eps stages of a batch: arrays ``(B,)``, one :func:`_eps_schedule` per problem.
+
+    The schedules are aligned on the last stage; before a shorter schedule
+    starts, its problem gets ``nan`` (the backends leave it alone then).
+    """
+    schedules = [
+        _eps_schedule(e, r, eps_scaling) for e, r in zip(eps, cost_range, strict=True)
+    ]
+    n_stages = max(map(len, schedules))
+    return [
+        np.array([sched[s - n_stages + len(sched)] if s >= n_stages - len(sched) else np.nan
+                  for sched in schedules])
+        for s in range(n_stages)
+    ]
+
+
+def _stages(stages, tol, max_iter, n_iter):
+    """The eps stages as ``(eps, tol, iteration budget, last)``.
+
+    ``n_iter`` (iterations per problem so far) is read as the loop goes. The
+    last stage always runs, with what is left of ``max_iter`` (possibly
+    nothing), so that the potentials end exact at the target ``eps``.
+    """
+    for k, (stage_eps, (stage_tol, cap)) in enumerate(
+        zip(stages, _stage_budget(stages, tol, max_iter), strict=True)
+    ):
+        last = k == len(stages) - 1
+        budget = max(0, max_iter - int(np.max(n_iter))) if last else cap
+        yield stage_eps, stage_tol, budget, last
+
+
+def _host(backend, x):
+    """A NumPy copy of a small argument (weights, eps, potentials); None stays None."""
+    return None if x is None else backend.to_host(x)
+
+
+def _host_eps(backend, eps):
+    """eps as given when a number or a list, else as a NumPy array (0-d: a float)."""
+    if isinstance(eps, (numbers.Real, list, tuple)):
+        return eps
+    eps = backend.to_host(eps)
+    return float(eps) if eps.ndim == 0 and eps.dtype.kind in "fiu" else eps
+
+
+def _batch_weights(w, B, n, name):
+    """``None``, one shared vector or one per problem -> array (B, n)."""
+    if w is None or np.ndim(w) == 1:
+        return np.tile(check_weights(w, n, name), (B, 1))
+    w = check_float_array(w, name, ndim=2, dtype=np.float64)
+    if w.shape[0] != B:
+        raise ValueError(f"{name} has {w.shape[0]} rows but the batch holds {B} problems.")
+    return np.stack([check_weights(row, n, f"{name}[{k}]") for k, row in enumerate(w)])
+
+
+def _batch_eps(eps, B):
+    if np.ndim(eps) == 0:
+        return np.full(B, check_eps(eps))
+    eps = check_float_array(eps, "eps", ndim=1, dtype=np.float64)
+    if eps.shape[0] != B:
+        raise ValueError(f"eps has {eps.shape[0]} entries but the batch holds {B} problems.")
+    if np.any(eps <= 0):
+        raise ValueError("eps must be positive in every problem.")
+    return eps
+
+
+def _check_problem(backend, a, b, eps, init, shape, batch):
+    """Host weights ``(B, n)``, ``(B, m)``, eps ``(B,)`` and warm start of ``shape`` problems.
+
+    A single problem (``batch=False``) is a batch of one.
+    """
+    B, n, m = shape
+    a, b, eps = _host(backend, a), _host(backend, b), _host_eps(backend, eps)
+    if batch:
+        return (_batch_weights(a, B, n, "a"), _batch_weights(b, B, m, "b"), _batch_eps(eps, B),
+                _check_init(backend, init, (B, n), (B, m)))
+    a, b, eps = check_weights(a, n, "a"), check_weights(b, m, "b"), check_eps(eps)
+    init = _check_init(backend, init, (n,), (m,))
+    return (a[None], b[None], np.array([eps]),
+            None if init is None else (init[0][None], init[1][None]))
+
+
+def _check_init(backend, init, f_shape, g_shape):
+    """Validate a warm start ``(f, g)`` of shapes ``f_shape``, ``g_shape`` (on the host)."""
     if init is None:
         return None
     if not isinstance(init, (tuple, list)) or len(init) != 2:
         raise ValueError("init must be a pair (f, g) of potentials or None.")
     ndim = len(f_shape)
-    f0 = check_float_array(init[0], "init[0] (f)", ndim=ndim, dtype=np.float64)
-    g0 = check_float_array(init[1], "init[1] (g)", ndim=ndim, dtype=np.float64)
+    f0 = check_float_array(_host(backend, init[0]), "init[0] (f)", ndim=ndim,
+                           dtype=np.float64)
+    g0 = check_float_array(_host(backend, init[1]), "init[1] (g)", ndim=ndim,
+                           dtype=np.float64)
     if f0.shape != f_shape or g0.shape != g_shape:
         raise ValueError(
             f"init potentials have shapes {f0.shape} and {g0.shape}; "
             f"expected {f_shape} and {g_shape}."
         )
     return f0, g0
-
-
-def _check_solver_options(tol, max_iter, eps_scaling):
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0:
-        raise ValueError(f"tol must be a positive number, got {tol!r}.")
-    if (
-        isinstance(max_iter, bool)
-        or not isinstance(max_iter, numbers.Integral)
-        or max_iter < 1
-    ):
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}.")
-    if eps_scaling not in (None, "auto") and not (
-        isinstance(eps_scaling, numbers.Real) and 0 < eps_scaling < 1
-    ):
-        raise ValueError(
-            f"eps_scaling must be 'auto', None or a factor in (0, 1), got {eps_scaling!r}."
-        )
 
 
 def _plan_resolution(f, g, eps):
@@ -200,242 +273,129 @@ def _warn_if_batch_not_converged(converged, marginal_error, tol):
         )
 
 
-def _finish(f, g, statistics, n_iter, tol, eps, a, b, cost):
-    """Build the result from potentials whose rows are exact.
+def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch,
+            truncated_mass=0.0):
+    """The result from ``(B, n)``, ``(B, m)`` potentials whose rows are exact.
 
-    ``converged`` is judged on the returned plan's own marginal error, not on
-    the solver's last in-loop estimate, so the two fields always agree.
+    ``statistics`` is ``(<P, C>, row sums, column sums)`` of the plans, ``a``,
+    ``b`` and ``eps`` host arrays; ``truncated_mass`` bounds the mass of the
+    pairs a truncated solver left out. ``converged`` is judged on the returned
+    plan's own marginal error, not on the solver's last in-loop estimate, so
+    the two fields always agree. A single problem (``batch=False``) loses the
+    batch axis.
     """
-    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(g))):
+    xp = backend.xp
+    if not bool(xp.isfinite(F).all() & xp.isfinite(G).all()):
         raise FloatingPointError(
             "Sinkhorn produced non-finite potentials: increase eps or rescale the costs."
         )
-    transport_cost, row_sums, col_sums = statistics(f, g)
-    error = float(np.abs(row_sums - a).sum() + np.abs(col_sums - b).sum())
-    converged = error <= tol
-    _warn_if_not_converged(converged, n_iter, error, tol, _plan_resolution(f, g, eps))
+    transport_cost, rows, cols = statistics
+    a, b = xp.asarray(a), xp.asarray(b)
+    # Pairs a truncated solver dropped add at most their mass to both marginals.
+    error = xp.abs(rows - a).sum(axis=1) + xp.abs(cols - b).sum(axis=1) + 2 * truncated_mass
+    error_host = backend.to_host(error)
+    converged = error_host <= tol
+    value = (a * F).sum(axis=1) + (b * G).sum(axis=1)
+    if batch:
+        _warn_if_batch_not_converged(converged, error_host, tol)
+        return SinkhornResult(
+            f=F, g=G, transport_cost=transport_cost, value=value, n_iter=n_iter,
+            converged=converged, marginal_error=error, eps=xp.asarray(eps), a=a, b=b,
+            _cost=cost, _backend=backend,
+        )
+    _warn_if_not_converged(
+        bool(converged[0]), int(n_iter[0]), float(error_host[0]), tol,
+        _plan_resolution(backend.to_host(F[0]), backend.to_host(G[0]), float(eps[0])),
+    )
     return SinkhornResult(
-        f=f,
-        g=g,
-        transport_cost=float(transport_cost),
-        value=float(a @ f + b @ g),
-        n_iter=int(n_iter),
-        converged=converged,
-        marginal_error=error,
-        eps=eps,
-        a=a,
-        b=b,
-        _cost=cost,
+        f=F[0], g=G[0], transport_cost=float(transport_cost[0]), value=float(value[0]),
+        n_iter=int(n_iter[0]), converged=bool(converged[0]),
+        marginal_error=float(error_host[0]), eps=float(eps[0]), a=a[0], b=b[0], _cost=cost,
+        _backend=backend,
     )
 
 
-def _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init):
-    backend = get_backend(C)
-    n, m = C.shape
-    if C.dtype == np.float32:
-        tol = max(tol, _FLOAT32_TOL_FLOOR)
-    rows, cols = a > 0, b > 0
-    full_support = rows.all() and cols.all()
-    C_support = C if full_support else np.ascontiguousarray(C[np.ix_(rows, cols)])
-    check_cost_scale(largest_cost(C), eps)
-    log_a, log_b = np.log(a[rows]), np.log(b[cols])
-
-    if init is None:
-        f, g = np.zeros(rows.sum()), np.zeros(cols.sum())
-        stages = _eps_schedule(eps, float(C_support.max() - C_support.min()), eps_scaling)
-    else:
-        f, g = init[0][rows].copy(), init[1][cols].copy()
-        stages = [eps]
-
-    n_iter, done = 0, False
-    budgets = _stage_budget(stages, tol, max_iter)
-    for stage, (stage_eps, (stage_tol, stage_cap)) in enumerate(
-        zip(stages, budgets, strict=True)
-    ):
-        budget = max_iter - n_iter if stage_cap is None else stage_cap
-        if budget <= 0:
-            break
-        # Potentials carry over between stages, in cost units. The last stage
-        # on a full support also returns the plan's statistics, exp-free.
-        last = stage == len(stages) - 1
-        it, _, done, transport_cost, col_sums = backend.sinkhorn_scaling(
-            C_support, log_a, log_b, stage_eps, f, g, stage_tol, budget,
-            _ABSORPTION_THRESHOLD[C.dtype], last and full_support,
-        )
-        n_iter += it
-
-    def cost():
-        return C
-
-    # The solver's statistics come from its absorbed kernel; they describe the
-    # plan that plan() forms from (f, g) only while rounding cannot tell the two
-    # apart at this tolerance.
-    if done and _plan_resolution(f, g, eps) <= 0.1 * tol:
-        def statistics(f, g):
-            return transport_cost, a, col_sums
-
-        return _finish(f, g, statistics, n_iter, tol, eps, a, b, cost)
-
-    # Extend to zero-weight points by c-transforms, then make the rows exact.
+def _log_weights(backend, *weights):
+    """``log`` of host weights (``-inf`` for zeros), in the backend's namespace."""
     with np.errstate(divide="ignore"):
-        log_a_full, log_b_full = np.log(a), np.log(b)
-    g_full = np.empty(m)
-    g_full[cols] = g
-    if not full_support:
-        g_full[~cols] = backend.ctransform_cols(
-            np.ascontiguousarray(C[np.ix_(rows, ~cols)]), f, log_a, eps
-        )
-    C_cols = C if full_support else np.ascontiguousarray(C[:, cols])
-    f_full = backend.ctransform_rows(C_cols, g, log_b, eps)
-
-    def statistics(f, g):
-        return backend.plan_statistics(C, f, g, log_a_full, log_b_full, eps)
-
-    return _finish(f_full, g_full, statistics, n_iter, tol, eps, a, b, cost)
+        return tuple(backend.xp.asarray(np.log(w)) for w in weights)
 
 
-def _batch_weights(w, B, n, name):
-    """``None``, one shared vector or one per problem -> array (B, n)."""
-    if w is None or np.ndim(w) == 1:
-        return np.tile(check_weights(w, n, name), (B, 1))
-    w = check_float_array(w, name, ndim=2, dtype=np.float64)
-    if w.shape[0] != B:
-        raise ValueError(f"{name} has {w.shape[0]} rows but the batch holds {B} problems.")
-    return np.stack([check_weights(row, n, f"{name}[{k}]") for k, row in enumerate(w)])
+def _float32_floor(tol, dtype):
+    return max(tol, _FLOAT32_TOL_FLOOR) if dtype == np.float32 else tol
 
 
-def _batch_eps(eps, B):
-    if np.ndim(eps) == 0:
-        return np.full(B, check_eps(eps))
-    eps = check_float_array(eps, "eps", ndim=1, dtype=np.float64)
-    if eps.shape[0] != B:
-        raise ValueError(f"eps has {eps.shape[0]} entries but the batch holds {B} problems.")
-    if np.any(eps <= 0):
-        raise ValueError("eps must be positive in every problem.")
-    return eps
+def _cost_ranges(backend, C, a, b):
+    """Range of each problem's costs over the support of its weights (host ``(B,)``)."""
+    if (a > 0).all() and (b > 0).all():
+        return backend.to_host(C.max(axis=(1, 2)) - C.min(axis=(1, 2))).astype(np.float64)
+    xp = backend.xp
+    return np.array([
+        float(backend.to_host(support.max() - support.min()))
+        for support in (C[k][xp.asarray(a[k] > 0)][:, xp.asarray(b[k] > 0)]
+                        for k in range(C.shape[0]))
+    ])
 
 
-def _batch_schedule(eps, cost_range, eps_scaling, skip=False):
-    """eps stages of a batch: arrays ``(B,)``, one :func:`_eps_schedule` per problem.
-
-    The schedules are aligned on the last stage. Before a shorter schedule
-    starts, its problem gets ``nan`` with ``skip`` (the CPU batch kernels
-    leave such problems alone), else its first stage again (a loose-tolerance
-    stage, cheap once reached, but it restarts the over-relaxation: on the
-    CPU that doubled the iterations of some problems).
-    """
-    schedules = [
-        _eps_schedule(e, r, eps_scaling) for e, r in zip(eps, cost_range, strict=True)
-    ]
-    n_stages = max(map(len, schedules))
-    stages = []
-    for s in range(n_stages):
-        stage = []
-        for sched in schedules:
-            offset = s - n_stages + len(sched)
-            stage.append(sched[max(0, offset)] if offset >= 0 or not skip else np.nan)
-        stages.append(np.array(stage))
-    return stages
-
-
-def _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init):
-    """B problems at once, parallel over problems, one thread each.
-
-    With positive weights each problem runs the scaling solver of single
-    problems; zero weights anywhere send the batch to the log-domain solver.
-    """
-    backend = get_backend(C)
+def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch):
+    """Solve the ``(B, n, m)`` stack ``C``; weights, ``eps`` and ``init`` on the host."""
+    xp = backend.xp
     B, n, m = C.shape
-    for scale, eps_k in zip(largest_cost(C, axis=(1, 2)), eps, strict=True):
+    tol = _float32_floor(tol, C.dtype)
+    for scale, eps_k in zip(backend.to_host(largest_cost(C, axis=(1, 2))), eps, strict=True):
         check_cost_scale(scale, eps_k)
-    with np.errstate(divide="ignore"):
-        log_a, log_b = np.log(a), np.log(b)
+    log_a, log_b = _log_weights(backend, a, b)
     if init is None:
-        f, g = np.zeros((B, n)), np.zeros((B, m))
-        stages = _batch_schedule(
-            eps, C.max(axis=(1, 2)) - C.min(axis=(1, 2)), eps_scaling, skip=True
-        )
+        F, G = xp.zeros((B, n)), xp.zeros((B, m))
+        stages = _batch_schedule(eps, _cost_ranges(backend, C, a, b), eps_scaling)
     else:
-        f, g = init[0].copy(), init[1].copy()
+        F, G = xp.array(init[0]), xp.array(init[1])
         stages = [eps]
     n_iter = np.zeros(B, dtype=np.int64)
-    scaling = bool((a > 0).all() and (b > 0).all())
-    statistics = None
-    for stage, (stage_eps, (stage_tol, stage_cap)) in enumerate(
-        zip(stages, _stage_budget(stages, tol, max_iter), strict=True)
-    ):
-        budget = max_iter - int(n_iter.max()) if stage_cap is None else stage_cap
-        if budget <= 0:
-            break
-        if scaling:
-            last = stage == len(stages) - 1
-            it, _, done, cost, cols = backend.sinkhorn_batch_scaling(
-                C, log_a, log_b, stage_eps, f, g, stage_tol, budget,
-                _ABSORPTION_THRESHOLD[C.dtype], last,
-            )
-            if last and done.all() and all(
-                _plan_resolution(f[k], g[k], eps[k]) <= 0.1 * tol for k in range(B)
-            ):
-                statistics = cost, a, cols
-        else:
-            it, _ = backend.sinkhorn_batch(C, log_a, log_b, stage_eps, f, g, stage_tol, budget)
+    for stage_eps, stage_tol, budget, last in _stages(stages, tol, max_iter, n_iter):
+        it, F, G, free = backend.sinkhorn_stack(C, log_a, log_b, stage_eps, F, G, stage_tol,
+                                                budget, last)
         n_iter += it
-    if statistics is None:
-        statistics = backend.plan_statistics_batch(C, f, g, log_a, log_b, eps)
-    transport_cost, row_sums, col_sums = statistics
-    marginal_error = np.abs(row_sums - a).sum(axis=1) + np.abs(col_sums - b).sum(axis=1)
-    converged = marginal_error <= tol
-    _warn_if_batch_not_converged(converged, marginal_error, tol)
-    return SinkhornResult(
-        f=f, g=g, transport_cost=transport_cost, value=(a * f).sum(axis=1) + (b * g).sum(axis=1),
-        n_iter=n_iter, converged=converged, marginal_error=marginal_error, eps=eps, a=a, b=b,
-        _cost=lambda: C,
-    )
+    # The solver's free statistics come from its absorbed kernel; they describe
+    # the plan that plan() forms from (F, G) only while rounding cannot tell the
+    # two apart at this tolerance.
+    if free is not None and all(
+        _plan_resolution(F[k], G[k], eps[k]) <= 0.1 * tol for k in range(B)
+    ):
+        statistics = (free[0], a, free[1])
+    else:
+        if free is not None:
+            F = backend.ctransform_rows(C, G, log_b, eps)
+        statistics = backend.plan_statistics(C, F, G, log_a, log_b, eps)
+
+    def cost():
+        return C if batch else C[0]
+
+    return _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch)
 
 
-def _solve_symmetric(a, C, eps, tol, max_iter):
-    """``OT(a, a)`` for a symmetric cost with the averaged symmetric update.
+def _solve_symmetric(backend, a, C, eps, tol, max_iter):
+    """``OT(a, a)`` for a symmetric ``(n, n)`` cost with the averaged symmetric update.
 
     Returns a result with ``f == g``. Used for the self terms of Sinkhorn
     divergences, where alternating Sinkhorn converges very slowly.
     """
-    backend = get_backend(C)
     check_cost_scale(largest_cost(C), eps)
-    if C.dtype == np.float32:
-        tol = max(tol, _FLOAT32_TOL_FLOOR)
-    with np.errstate(divide="ignore"):
-        log_a = np.log(a)
-    f = np.zeros(a.shape[0])
-    n_iter, _ = backend.sinkhorn_symmetric(C, log_a, eps, f, tol, max_iter)
-
-    def statistics(f, g):
-        return backend.plan_statistics(C, f, g, log_a, log_a, eps)
-
-    return _finish(f, f.copy(), statistics, n_iter, tol, eps, a, a, lambda: C)
+    tol = _float32_floor(tol, C.dtype)
+    (log_a,) = _log_weights(backend, a)
+    n_iter, f = backend.sinkhorn_symmetric(C, log_a, eps, backend.xp.zeros(a.shape[0]), tol,
+                                           max_iter)
+    F, log_a, eps = f[None], log_a[None], np.array([eps])
+    statistics = backend.plan_statistics(C[None], F, F, log_a, log_a, eps)
+    return _result(backend, F, F.copy(), statistics, np.array([n_iter]), tol, eps, a[None],
+                   a[None], lambda: C, batch=False)
 
 
-def _solve_symmetric_online(X, a, eps, metric, tol, max_iter):
-    """:func:`_solve_symmetric` on the costs between the points ``X``, never stored."""
-    backend = get_backend(X)
-    code = backend.METRIC_CODES[metric]
-    check_cost_scale(_diameter(X.max(axis=0) - X.min(axis=0), metric), eps, X.dtype)
-    if X.dtype == np.float32:
-        tol = max(tol, _FLOAT32_TOL_FLOOR)
-    with np.errstate(divide="ignore"):
-        log_a = np.log(a)
-    f = np.zeros(a.shape[0])
-    n_iter, _ = backend.sinkhorn_symmetric_online(X, log_a, eps, f, tol, max_iter, code)
-
-    def statistics(f, g):
-        return backend.plan_statistics_online(X, X, f, g, log_a, log_a, eps, code)
-
-    return _finish(f, f.copy(), statistics, n_iter, tol, eps, a, a,
-                   lambda: cost_matrix(X, X, metric=metric))
-
-
-def _diameter(span, metric):
-    """Largest possible cost, from the bounding box ``span`` of both clouds."""
-    span = np.asarray(span, dtype=np.float64)
+def _diameter(backend, X, Y, metric):
+    """Largest possible cost between the clouds, from their common bounding box."""
+    xp = backend.xp
+    span = xp.maximum(X.max(axis=0), Y.max(axis=0)) - xp.minimum(X.min(axis=0), Y.min(axis=0))
+    span = backend.to_host(span).astype(np.float64)
     # An overflow gives inf, which check_cost_scale then refuses.
     with np.errstate(over="ignore"):
         return {
@@ -445,54 +405,115 @@ def _diameter(span, metric):
         }[metric]
 
 
-def _resolve_mode(mode, metric, n, m, itemsize):
-    """``"dense"`` or ``"online"`` for ``mode``; refuses online with other metrics."""
-    online_ok = isinstance(metric, str) and metric in POINT_METRICS
+def _solve_symmetric_points(backend, X, a, eps, metric, tol, max_iter):
+    """:func:`_solve_symmetric` on the costs between the points ``X``, never stored."""
+    check_cost_scale(_diameter(backend, X, X, metric), eps, X.dtype)
+    tol = _float32_floor(tol, X.dtype)
+    (log_a,) = _log_weights(backend, a)
+    n_iter, f = backend.sinkhorn_symmetric_points(X, log_a, eps, backend.xp.zeros(a.shape[0]),
+                                                  tol, max_iter, metric)
+    statistics = backend.plan_statistics_points(X, X, f, f, log_a, log_a, eps, metric)
+    return _result(backend, f[None], f[None].copy(), _as_batch(backend, statistics),
+                   np.array([n_iter]), tol, np.array([eps]), a[None], a[None],
+                   lambda: costs_of_points(backend, X, X, metric), batch=False)
+
+
+def _as_batch(backend, statistics):
+    """The statistics of one problem as those of a batch of one."""
+    cost, rows, cols = statistics
+    return backend.xp.asarray(cost).reshape(1), rows[None], cols[None]
+
+
+def _resolve_mode(mode, metric, X, Y, backend):
+    """``"dense"``, ``"online"`` or ``"multiscale"`` for ``mode``.
+
+    ``"auto"`` is dense while the cost and kernel matrices fit in
+    ``DENSE_MEMORY_LIMIT``; beyond, multiscale for clouds in at most
+    ``MAX_DIMENSION`` dimensions on the CPU, online otherwise.
+    """
+    points_ok = isinstance(metric, str) and metric in POINT_METRICS
+    low_dimensional = X.shape[1] <= MAX_DIMENSION
     if mode == "auto":
-        mode = "online" if online_ok and 2 * n * m * itemsize > DENSE_MEMORY_LIMIT else "dense"
-    if mode == "online" and not online_ok:
-        raise ValueError(f"mode='online' supports metric in {POINT_METRICS}, got {metric!r}.")
+        if not (points_ok and 2 * X.shape[0] * Y.shape[0] * X.dtype.itemsize
+                > DENSE_MEMORY_LIMIT):
+            return "dense"
+        return "multiscale" if low_dimensional and backend is numpy_backend else "online"
+    if mode in ("online", "multiscale") and not points_ok:
+        raise ValueError(f"mode={mode!r} supports metric in {POINT_METRICS}, got {metric!r}.")
+    if mode == "multiscale" and not low_dimensional:
+        raise ValueError(f"mode='multiscale' needs points in at most {MAX_DIMENSION} "
+                         f"dimensions (its grid), got {X.shape[1]}; use mode='online'.")
+    if mode == "multiscale" and backend is not numpy_backend:
+        raise ValueError("mode='multiscale' runs on the CPU (NumPy arrays); use mode='online' "
+                         "for device arrays.")
     return mode
 
 
-def _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
-    backend = get_backend(X, Y)
-    code = backend.METRIC_CODES[metric]
-    if X.dtype == np.float32:
-        tol = max(tol, _FLOAT32_TOL_FLOOR)
-    with np.errstate(divide="ignore"):
-        log_a, log_b = np.log(a), np.log(b)
-    span = np.maximum(X.max(axis=0), Y.max(axis=0)) - np.minimum(
-        X.min(axis=0), Y.min(axis=0)
-    )
-    diameter = _diameter(span, metric)
+def _solve_points(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init):
+    """One problem with the costs between ``X`` and ``Y`` computed on the fly (online).
+
+    Weights and ``init`` are host ``(1, n)``, ``(1, m)`` arrays, ``eps`` a float.
+    """
+    xp = backend.xp
+    tol = _float32_floor(tol, X.dtype)
+    log_a, log_b = _log_weights(backend, a[0], b[0])
+    diameter = _diameter(backend, X, Y, metric)
     check_cost_scale(diameter, eps, X.dtype)
     if init is None:
-        f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
+        f, g = xp.zeros(X.shape[0]), xp.zeros(Y.shape[0])
         stages = _eps_schedule(eps, diameter, eps_scaling)
     else:
-        f, g = init[0].copy(), init[1].copy()
+        f, g = xp.array(init[0][0]), xp.array(init[1][0])
         stages = [eps]
-
-    n_iter = 0
-    for stage_eps, (stage_tol, stage_cap) in zip(
-        stages, _stage_budget(stages, tol, max_iter), strict=True
-    ):
-        budget = max_iter - n_iter if stage_cap is None else stage_cap
-        if budget <= 0:
-            break
-        it, _ = backend.sinkhorn_online(
-            X, Y, log_a, log_b, stage_eps, f, g, stage_tol, budget, code
-        )
+    n_iter = np.zeros(1, dtype=np.int64)
+    for stage_eps, stage_tol, budget, _ in _stages(stages, tol, max_iter, n_iter):
+        it, f, g = backend.sinkhorn_points(X, Y, log_a, log_b, stage_eps, f, g, stage_tol,
+                                           budget, metric)
         n_iter += it
+    statistics = backend.plan_statistics_points(X, Y, f, g, log_a, log_b, eps, metric)
+    return _result(backend, f[None], g[None], _as_batch(backend, statistics), n_iter, tol,
+                   np.array([eps]), a, b, lambda: costs_of_points(backend, X, Y, metric),
+                   batch=False)
 
-    def statistics(f, g):
-        return backend.plan_statistics_online(X, Y, f, g, log_a, log_b, eps, code)
 
-    return _finish(
-        f, g, statistics, n_iter, tol, eps, a, b,
-        lambda: cost_matrix(X, Y, metric=metric),
-    )
+def _solve_multiscale(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init,
+                      symmetric=False):
+    """One problem by multiscale Sinkhorn (:mod:`skwass.ot._multiscale`).
+
+    Host ``(1, n)``, ``(1, m)`` weights and ``init``, ``eps`` a float; with
+    ``symmetric``, ``OT(a, a)`` (``Y`` is ``X``). Returns ``(result,
+    problem)``: ``problem.cost_gradient(f, g)`` is ``sum_j P_ij grad_x c``.
+    ``marginal_error`` counts twice the bound on the mass of the dropped pairs.
+    """
+    check_cost_scale(_diameter(backend, X, Y, metric), eps, X.dtype)
+    tol = _float32_floor(tol, X.dtype)
+    X = X.astype(np.float64, copy=False)
+    Y = X if symmetric else Y.astype(np.float64, copy=False)
+
+    def coarse(A, B, centroids_x, centroids_y):
+        # The coarse potentials only start the points' solve, which corrects them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = _solve_stack(backend, A[None], B[None],
+                               costs_of_points(backend, centroids_x, centroids_y, metric)[None],
+                               np.array([eps]), max(tol, _COARSE_TOL), max_iter, eps_scaling,
+                               None, batch=False)
+        return res.f, res.g
+
+    if symmetric:
+        f, n_iter, problem = solve_symmetric_multiscale(
+            X, a[0], eps, metric, tol, max_iter, lambda A, c: coarse(A, A, c, c)[0])
+        g = f
+    else:
+        f, g, n_iter, problem = solve_multiscale(
+            X, Y, a[0], b[0], eps, metric, tol, max_iter, coarse,
+            None if init is None else (init[0][0], init[1][0]))
+    cost, rows, cols = problem.statistics(f[problem.X.order], g[problem.Y.order])
+    statistics = (np.array([cost]), problem.X.unsort(rows)[None], problem.Y.unsort(cols)[None])
+    result = _result(backend, f[None], g[None], statistics, np.array([n_iter]), tol,
+                     np.array([eps]), a, b, lambda: costs_of_points(backend, X, Y, metric),
+                     batch=False, truncated_mass=problem.dropped)
+    return result, problem
 
 
 _SOLVER_PARAMS = {
@@ -574,37 +595,20 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
     >>> batch.transport_cost.round(3), batch.f.shape
     (array([0.   , 0.269, 0.475]), (3, 2))
     """
-    backend = device_backend(a, b, C, eps)
-    if backend is not None:
-        from skwass.ot import _device
-
-        return _device.sinkhorn(backend, a, b, C, eps, tol=tol, max_iter=max_iter,
-                                eps_scaling=eps_scaling, init=init)
-    if np.ndim(C) == 3:
-        C = check_float_array(C, "C", ndim=3, dtype=np.float64)
-        B, n, m = C.shape
-        a = _batch_weights(a, B, n, "a")
-        b = _batch_weights(b, B, m, "b")
-        eps = _batch_eps(eps, B)
-        init = _check_init(init, (B, n), (B, m))
-        _check_solver_options(tol, max_iter, eps_scaling)
-        return _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init)
-    C = check_float_array(C, "C", ndim=2)
-    n, m = C.shape
-    a = check_weights(a, n, "a")
-    b = check_weights(b, m, "b")
-    eps = check_eps(eps)
-    init = _check_init(init, (n,), (m,))
-    _check_solver_options(tol, max_iter, eps_scaling)
-    return _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init)
+    backend = get_backend(a, b, C, eps)
+    batch = np.ndim(C) == 3
+    C = check_float_array(C, "C", ndim=3 if batch else 2, dtype=np.float64 if batch else None)
+    shape = C.shape if batch else (1,) + C.shape
+    a, b, eps, init = _check_problem(backend, a, b, eps, init, shape, batch)
+    return _solve_stack(backend, a, b, C if batch else C[None], eps, tol, max_iter,
+                        eps_scaling, init, batch)
 
 
 @validate_params(
-    {"X": ["array-like"], "Y": ["array-like"], "a": ["array-like", None],
-     "b": ["array-like", None],
+    {**POINT_CLOUD_PARAMS,
      "eps": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
-     "metric": [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable],
-     "mode": [StrOptions({"auto", "dense", "online"})], **_SOLVER_PARAMS},
+     "metric": METRIC_PARAM,
+     "mode": [StrOptions({"auto", "dense", "online", "multiscale"})], **_SOLVER_PARAMS},
     prefer_skip_nested_validation=True,
 )
 def sinkhorn_points(
@@ -629,13 +633,18 @@ def sinkhorn_points(
         Entropic regularization, in cost units; one per problem for a batch.
     metric : str or callable, default="sqeuclidean"
         Ground cost, see :func:`cost_matrix`.
-    mode : {"auto", "dense", "online"}, default="auto"
+    mode : {"auto", "dense", "online", "multiscale"}, default="auto"
         ``"dense"`` builds the cost matrix and calls :func:`sinkhorn`.
         ``"online"`` recomputes costs inside log-domain iterations and needs
-        O(n + m) memory (built-in point metrics only). ``"auto"`` is dense when
-        the cost and kernel matrices fit in 1 GiB, online otherwise. A batch is
-        always solved dense (``"auto"`` means ``"dense"``; ``"online"`` raises
-        a ValueError): loop over the problems to solve large ones online.
+        O(n + m) memory (built-in point metrics only). ``"multiscale"`` (CPU,
+        built-in point metrics, at most 3 features) sorts the points into grid
+        cells, solves the cells' problem, then iterates on the points over the
+        pairs of cells that carry mass only; ``marginal_error`` includes a
+        bound on the mass of the pairs left out (see :ref:`multiscale`).
+        ``"auto"`` is dense when the cost and kernel matrices fit in 1 GiB,
+        otherwise multiscale where it applies and online elsewhere. A batch is
+        always solved dense (``"auto"`` means ``"dense"``; the other modes
+        raise a ValueError): loop over the problems to solve large ones.
     tol, max_iter, eps_scaling, init
         As in :func:`sinkhorn`.
 
@@ -660,41 +669,35 @@ def sinkhorn_points(
     >>> batch.transport_cost.round(3), batch.f.shape
     (array([1., 0., 1.]), (3, 2))
     """
-    backend = device_backend(X, Y, a, b, eps)
-    if backend is not None:
-        from skwass.ot import _device
-
-        return _device.sinkhorn_points(
-            backend, X, Y, a, b, eps=eps, metric=metric, mode=mode, tol=tol,
-            max_iter=max_iter, eps_scaling=eps_scaling, init=init,
-        )
+    backend = get_backend(X, Y, a, b, eps)
     if np.ndim(X) == 3 or np.ndim(Y) == 3:
         return _solve_points_batch(
-            X, Y, a, b, eps, metric, mode, tol, max_iter, eps_scaling, init
+            backend, X, Y, a, b, eps, metric, mode, tol, max_iter, eps_scaling, init
         )
     X, Y = check_points(X, Y)
     n, m = X.shape[0], Y.shape[0]
-    a = check_weights(a, n, "a")
-    b = check_weights(b, m, "b")
-    eps = check_eps(eps)
-    init = _check_init(init, (n,), (m,))
-    _check_solver_options(tol, max_iter, eps_scaling)
-    if _resolve_mode(mode, metric, n, m, X.dtype.itemsize) == "online":
-        return _solve_online(X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init)
-    C = cost_matrix(X, Y, metric=metric)
-    return _solve_dense(a, b, C, eps, tol, max_iter, eps_scaling, init)
+    a, b, eps, init = _check_problem(backend, a, b, eps, init, (1, n, m), batch=False)
+    mode = _resolve_mode(mode, metric, X, Y, backend)
+    if mode == "online":
+        return _solve_points(backend, X, Y, a, b, float(eps[0]), metric, tol, max_iter,
+                             eps_scaling, init)
+    if mode == "multiscale":
+        return _solve_multiscale(backend, X, Y, a, b, float(eps[0]), metric, tol, max_iter,
+                                 eps_scaling, init)[0]
+    C = costs_of_points(backend, X, Y, metric)
+    return _solve_stack(backend, a, b, C[None], eps, tol, max_iter, eps_scaling, init,
+                        batch=False)
 
 
-def check_point_batches(X, Y, check=check_float_array, xp=np):
+def check_point_batches(X, Y):
     """Validate a batch of point-cloud pairs: ``(B, n, d)`` and ``(B, m, d)`` arrays.
 
     One of ``X``, ``Y`` may be a single 2-D cloud (1-D: one feature), shared
-    by all problems; it is broadcast (a view, no copy). ``check`` and ``xp``
-    are the array check and namespace (the device path passes its own).
+    by all problems; it is broadcast (a view, no copy).
     """
     X_batch, Y_batch = np.ndim(X) == 3, np.ndim(Y) == 3
-    X = check(X, "X", ndim=3 if X_batch else 2, column=not X_batch)
-    Y = check(Y, "Y", ndim=3 if Y_batch else 2, column=not Y_batch)
+    X = check_float_array(X, "X", ndim=3 if X_batch else 2, column=not X_batch)
+    Y = check_float_array(Y, "Y", ndim=3 if Y_batch else 2, column=not Y_batch)
     if X_batch and Y_batch and X.shape[0] != Y.shape[0]:
         raise ValueError(
             f"X holds {X.shape[0]} point clouds but Y holds {Y.shape[0]}; a batch "
@@ -705,6 +708,7 @@ def check_point_batches(X, Y, check=check_float_array, xp=np):
             f"X and Y must have the same number of features, got {X.shape[-1]} "
             f"and {Y.shape[-1]}."
         )
+    xp = get_backend(X, Y).xp
     B = X.shape[0] if X_batch else Y.shape[0]
     dtype = np.result_type(X.dtype, Y.dtype)
     X = xp.broadcast_to(X.astype(dtype, copy=False), (B,) + X.shape[-2:])
@@ -712,24 +716,29 @@ def check_point_batches(X, Y, check=check_float_array, xp=np):
     return X, Y
 
 
-def _solve_points_batch(X, Y, a, b, eps, metric, mode, tol, max_iter, eps_scaling, init):
+def _solve_points_batch(backend, X, Y, a, b, eps, metric, mode, tol, max_iter, eps_scaling,
+                        init):
     """``sinkhorn_points`` on a batch: stack the cost matrices, solve together."""
     X, Y = check_point_batches(X, Y)
-    if mode == "online":
+    if mode in ("online", "multiscale"):
         raise ValueError(
-            "mode='online' does not take batches of point clouds (3-D X or Y); use "
+            f"mode={mode!r} does not take batches of point clouds (3-D X or Y); use "
             "mode='dense' or solve the problems one by one."
         )
     B, n, m = X.shape[0], X.shape[1], Y.shape[1]
-    a = _batch_weights(a, B, n, "a")
-    b = _batch_weights(b, B, m, "b")
-    eps = _batch_eps(eps, B)
-    init = _check_init(init, (B, n), (B, m))
-    _check_solver_options(tol, max_iter, eps_scaling)
-    C = np.empty((B, n, m))
-    for k in range(B):
-        C[k] = cost_matrix(X[k], Y[k], metric=metric)
-    return _solve_batch(a, b, C, eps, tol, max_iter, eps_scaling, init)
+    a, b, eps, init = _check_problem(backend, a, b, eps, init, (B, n, m), batch=True)
+    C = backend.xp.stack([costs_of_points(backend, X[k], Y[k], metric) for k in range(B)])
+    return _solve_stack(backend, a, b, C.astype(np.float64, copy=False), eps, tol, max_iter,
+                        eps_scaling, init, batch=True)
+
+
+def plan_cost_gradient(result, X, Y, metric):
+    """``sum_j P_ij grad_x c(x_i, y_j)`` for the plan of ``result`` between ``X`` and ``Y``.
+
+    The gradient of ``result.value`` with respect to the points ``X`` (envelope
+    theorem), for a built-in point metric.
+    """
+    return result._backend.cost_gradient(result.plan(), X, Y, metric)
 
 
 def centered_potential(result, which="f"):

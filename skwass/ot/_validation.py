@@ -7,6 +7,19 @@ raises a ``ValueError`` that names the offending parameter.
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
+
+from skwass._backend import get_backend
+
+# @validate_params constraints of two weighted point clouds and their ground cost,
+# shared by the public functions that take them.
+POINT_CLOUD_PARAMS = {
+    "X": ["array-like"],
+    "Y": ["array-like"],
+    "a": ["array-like", None],
+    "b": ["array-like", None],
+}
+METRIC_PARAM = [StrOptions({"sqeuclidean", "euclidean", "cityblock", "hamming"}), callable]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -14,17 +27,18 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 def check_float_array(x, name, *, ndim, dtype=None, allow_empty=False, column=False):
     """Return ``x`` as a C-contiguous float array of ``ndim`` dimensions.
 
-    Integer and boolean input becomes float64; float32 stays float32 unless
-    ``dtype`` says otherwise. NaN and inf are refused. With ``column=True`` a
-    1-D array is read as one column (points with one feature).
+    The array stays in its library's namespace (a CuPy array stays on the GPU;
+    lists and other array-likes become NumPy arrays). Integer and boolean
+    input becomes float64; float32 stays float32 unless ``dtype`` says
+    otherwise. NaN and inf are refused. With ``column=True`` a 1-D array is
+    read as one column (points with one feature).
     """
-    arr = np.asarray(x)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
-    ):
+    xp = get_backend(x).xp
+    arr = xp.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        if arr.dtype.kind == "c":
+            raise ValueError(f"{name} must be real-valued, got complex values.")
         raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}.")
-    if np.iscomplexobj(arr):
-        raise ValueError(f"{name} must be real-valued, got complex values.")
     if column and ndim == 2 and arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != ndim:
@@ -33,8 +47,8 @@ def check_float_array(x, name, *, ndim, dtype=None, allow_empty=False, column=Fa
         raise ValueError(f"{name} is empty (shape {arr.shape}).")
     if dtype is None:
         dtype = arr.dtype if arr.dtype in _FLOAT_DTYPES else np.float64
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.all(np.isfinite(arr)):
+    arr = xp.ascontiguousarray(arr, dtype=dtype)
+    if not bool(xp.isfinite(arr).all()):
         raise ValueError(f"{name} contains NaN or infinite values.")
     return arr
 
@@ -113,18 +127,11 @@ def check_cost_scale(cost_scale, eps, dtype=np.float64):
         )
 
 
-def check_positive_int(value, name):
-    """Return ``value`` as an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
 def check_points(X, Y, name_x="X", name_y="Y"):
     """Validate two point clouds with the same number of features.
 
     1-D input is read as one feature. Both arrays share a float dtype: float32
-    only when both are float32.
+    only when both are float32. They stay in their array library.
     """
     X = check_float_array(X, name_x, ndim=2, column=True)
     Y = check_float_array(Y, name_y, ndim=2, column=True)

@@ -1,4 +1,4 @@
-"""Where an estimator trains: the host (NumPy) or a CUDA GPU (CuPy).
+"""Where an estimator trains (its ``device`` parameter): the host (NumPy) or a CUDA GPU (CuPy).
 
 Estimators with a ``device`` parameter resolve it here once per fit. On a GPU
 they keep their training state in CuPy arrays and call :mod:`skwass.ot` with
@@ -12,14 +12,13 @@ CuPy is imported only when ``device="cuda"`` is asked for, or when ``"auto"``
 meets a CuPy array.
 """
 
-import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
 from scipy.special import expit as _scipy_expit
 
-from skwass._backend import _array_module
+from skwass._backend import _array_module, get_backend
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -72,7 +71,7 @@ _DEVICE_FACTORIES = {"cuda": _cuda_device}
 
 def namespace(x):
     """``numpy`` for NumPy arrays, else the module of ``x``'s library (``cupy``)."""
-    return np if isinstance(x, np.ndarray) else importlib.import_module(_array_module(x))
+    return get_backend(x).xp
 
 
 def expit(x):
@@ -101,7 +100,7 @@ def host_copy(X):
     Examples
     --------
     >>> import numpy as np
-    >>> from skwass.utils._device import host_copy
+    >>> from skwass._backend._device import host_copy
     >>> host_copy([1.0, 2.0])
     [1.0, 2.0]
     """
@@ -121,7 +120,7 @@ def resolve_device(device, X=None):
 
     Examples
     --------
-    >>> from skwass.utils._device import resolve_device
+    >>> from skwass._backend._device import resolve_device
     >>> resolve_device("auto", [[0.0, 1.0]]).name
     'cpu'
     """

@@ -1,0 +1,254 @@
+"""Multiscale Sinkhorn for large point clouds: grid clusters and kernel truncation.
+
+Schmitzer (2019) and Feydy's GeomLoss ``multiscale`` backend solve large
+problems by keeping only the pairs of points that carry mass. Here:
+
+1. each cloud is sorted into the cells of one grid whose side follows the
+   kernel's length scale (``sqrt(eps)`` for the squared Euclidean cost);
+2. the coarse problem between the cells' centroids (weighted by the cells'
+   mass) is solved densely, with eps-scaling;
+3. its potentials are extended to the points by a c-transform and the points'
+   problem is solved by log-domain Sinkhorn over the kept pairs of cells only:
+   a pair of cells is kept unless a bound (box distance and the largest
+   potential in each cell) shows its share of the plan is negligible;
+4. the block list is rebuilt from the final potentials; if a block that the
+   solve dropped would now be kept, the solve continues on the new list. The
+   mass of all dropped pairs is bounded and counted in ``marginal_error``, so
+   the result never claims more accuracy than it has.
+
+Memory is O(n + m + kept pairs of cells); the work per iteration is the number
+of point pairs in kept cells, about ``n`` times the points within a few kernel
+widths.
+"""
+
+import numpy as np
+
+from skwass._backend import numpy_backend as backend
+from skwass._kernels._log_domain import _average_step
+from skwass._kernels._relaxation import OMEGA_MAX, adapt_omega, relax_potential, restart_relaxation
+
+# Fewer points per cell than this on average makes the blocks too small to
+# vectorize, and the coarse problem too large to solve densely.
+_MIN_POINTS_PER_CELL = 32
+
+# The dropped pairs may carry at most this share of tol (they count twice in
+# the L1 marginal error: once in the rows, once in the columns).
+_TRUNCATION_SHARE = 0.05
+
+# Rounds of "solve on the block list, rebuild it from the new potentials".
+_MAX_ROUNDS = 10
+
+# Grids in more dimensions have too many cells around each point to save work.
+MAX_DIMENSION = 3
+
+
+class Clusters:
+    """Points sorted into grid cells.
+
+    Attributes: ``order`` (the permutation that sorts the points by cell),
+    ``points`` (sorted), ``log_w`` (their log weights), ``start`` (cell ``k``
+    is ``points[start[k]:start[k + 1]]``), ``cluster`` (each sorted point's
+    cell), ``lo``/``hi`` (the cells' bounding boxes of actual points),
+    ``weight`` and ``centroid`` per cell.
+    """
+
+    def __init__(self, X, w, origin, cell):
+        keys = np.floor((X - origin) / cell).astype(np.int64)
+        flat = np.ravel_multi_index(keys.T, keys.max(axis=0) + 1)
+        self.order = np.argsort(flat, kind="stable")
+        _, first, self.cluster = np.unique(flat[self.order], return_index=True,
+                                           return_inverse=True)
+        self.start = np.append(first, X.shape[0]).astype(np.int64)
+        self.points = np.ascontiguousarray(X[self.order])
+        w = w[self.order]
+        with np.errstate(divide="ignore"):
+            self.log_w = np.log(w)
+        self.lo = np.minimum.reduceat(self.points, first)
+        self.hi = np.maximum.reduceat(self.points, first)
+        self.weight = np.add.reduceat(w, first)
+        counts = np.diff(self.start)
+        mass = np.where(self.weight > 0, self.weight, 1.0)
+        weighted = np.add.reduceat(self.points * w[:, None], first) / mass[:, None]
+        plain = np.add.reduceat(self.points, first) / counts[:, None]
+        self.centroid = np.where((self.weight > 0)[:, None], weighted, plain)
+        # Selection weights never vanish, so that zero-weight points still get
+        # the blocks their c-transform values need (an upper bound stays one).
+        floor = w[w > 0].min() if np.any(w > 0) else 1.0
+        self.log_select = np.log(np.maximum(self.weight, floor * counts))
+
+    def tops(self, potential):
+        """The largest potential in each cell."""
+        return np.maximum.reduceat(potential, self.start[:-1])
+
+    def unsort(self, values):
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
+
+
+def grid_cell(eps, metric, span, n):
+    """Side of the grid cells: the kernel's length scale, or larger when points are few.
+
+    The kernel ``exp(-c / eps)`` falls by ``e`` over ``sqrt(eps)`` for the
+    squared Euclidean cost and over ``eps`` for the others.
+    """
+    length = float(np.sqrt(eps)) if metric == "sqeuclidean" else float(eps)
+    volume = float(np.prod(np.maximum(span, 1e-300)))
+    sparse = (volume * _MIN_POINTS_PER_CELL / n) ** (1.0 / span.shape[0])
+    return max(length, sparse, float(span.max()) * 1e-6)
+
+
+class BlockProblem:
+    """The points' problem restricted to kept pairs of cells."""
+
+    def __init__(self, X, Y, eps, metric, tol):
+        self.X, self.Y, self.eps, self.metric = X, Y, eps, metric
+        self.log_budget = np.log(_TRUNCATION_SHARE * tol)
+        self.pairs = None
+
+    def select(self, f, g):
+        """Rebuild the block list for ``(f, g)``; returns whether it keeps a pair the old
+        one dropped."""
+        X, Y = self.X, self.Y
+        ptr, idx, self.dropped = backend.select_blocks(
+            X.lo, X.hi, X.tops(f), X.log_select, Y.lo, Y.hi, Y.tops(g), Y.log_select,
+            self.eps, self.log_budget, self.metric)
+        pairs = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr)) * len(Y.weight) + idx
+        grows = self.pairs is None or not np.all(np.isin(pairs, self.pairs, assume_unique=True))
+        self.pairs = pairs
+        self.row_ranges = backend.point_ranges(ptr, idx, Y.start)
+        ptr_t, idx_t = backend.transpose_blocks(ptr, idx, len(Y.weight))
+        self.col_ranges = backend.point_ranges(ptr_t, idx_t, X.start)
+        self.coarse_col_ranges = backend.point_ranges(
+            ptr_t, idx_t, np.arange(len(X.weight) + 1, dtype=np.int64))
+        return grows
+
+    def rows(self, g):
+        X, Y = self.X, self.Y
+        return backend.ctransform_blocks(X.points, X.cluster, Y.points, self.row_ranges, g,
+                                         Y.log_w, self.eps, self.metric)
+
+    def cols(self, f):
+        X, Y = self.X, self.Y
+        return backend.ctransform_blocks(Y.points, Y.cluster, X.points, self.col_ranges, f,
+                                         X.log_w, self.eps, self.metric)
+
+    def statistics(self, f, g):
+        """``(<P, C>, row sums, column sums)`` of the kept part of the plan, sorted order."""
+        X, Y = self.X, self.Y
+        rows, cost = backend.plan_rows_blocks(X.points, X.cluster, Y.points, self.row_ranges,
+                                              f, g, X.log_w, Y.log_w, self.eps, self.metric)
+        cols, _ = backend.plan_rows_blocks(Y.points, Y.cluster, X.points, self.col_ranges, g,
+                                           f, Y.log_w, X.log_w, self.eps, self.metric)
+        return cost, rows, cols
+
+    def cost_gradient(self, f, g):
+        """``sum_j P_ij grad_x c(x_i, y_j)`` in the caller's point order."""
+        X, Y = self.X, self.Y
+        f, g = f[X.order], g[Y.order]
+        return X.unsort(backend.plan_cost_gradient_blocks(
+            X.points, X.cluster, Y.points, self.row_ranges, f, g, X.log_w, Y.log_w, self.eps,
+            self.metric))
+
+    def extend(self, F):
+        """The c-transform of the cells' potential ``F`` against the cells of ``X``, at
+        the points of ``Y``."""
+        X, Y = self.X, self.Y
+        with np.errstate(divide="ignore"):
+            log_A = np.log(X.weight)
+        return backend.ctransform_blocks(Y.points, Y.cluster, X.centroid,
+                                         self.coarse_col_ranges, F, log_A, self.eps,
+                                         self.metric)
+
+    def iterate(self, f, g, tol, max_iter):
+        """Over-relaxed log-domain Sinkhorn on the kept blocks, in place.
+
+        The loop of :func:`~skwass._kernels._log_domain.sinkhorn_points` with
+        block c-transforms; returns the number of iterations and leaves ``f``
+        the exact c-transform of ``g``.
+        """
+        X, Y, eps = self.X, self.Y, self.eps
+        omega, cap, err_start, it = 1.0, OMEGA_MAX, -1.0, 0
+        while it < max_iter:
+            err = relax_potential(f, self.rows(g), X.log_w, eps, omega)
+            err += relax_potential(g, self.cols(f), Y.log_w, eps, omega)
+            it += 1
+            if not err < np.inf:
+                f[:] = self.rows(g)
+                omega, cap, err_start = restart_relaxation(cap)
+                continue
+            if err <= tol:
+                break
+            omega, cap, err_start = adapt_omega(it, err, err_start, omega, cap)
+        f[:] = self.rows(g)
+        return it
+
+    def iterate_symmetric(self, f, tol, max_iter):
+        """Symmetric updates ``f <- (f + T f) / 2`` for ``OT(a, a)`` (``Y`` is ``X``), as
+        :func:`~skwass._kernels._log_domain.sinkhorn_symmetric`."""
+        it = 0
+        while it < max_iter:
+            it += 1
+            if _average_step(f, self.rows(f), self.X.log_w, self.eps) <= tol:
+                break
+        return it
+
+
+def _rounds(problem, iterate, potentials, tol, max_iter):
+    """Solve on the block list and rebuild it from the new potentials, until it keeps
+    no pair that the solve dropped."""
+    n_iter = 0
+    problem.select(*potentials)
+    for _ in range(_MAX_ROUNDS):
+        n_iter += iterate((1.0 - 4 * _TRUNCATION_SHARE) * tol, max_iter - n_iter)
+        if not problem.select(*potentials) or n_iter >= max_iter:
+            break
+    return n_iter
+
+
+def _problem(X, Y, a, b, eps, metric, tol):
+    origin = np.minimum(X.min(axis=0), Y.min(axis=0))
+    span = np.maximum(X.max(axis=0), Y.max(axis=0)) - origin
+    cell = grid_cell(eps, metric, span, max(X.shape[0], Y.shape[0]))
+    cx = Clusters(X, a, origin, cell)
+    cy = cx if Y is X else Clusters(Y, b, origin, cell)
+    return BlockProblem(cx, cy, eps, metric, tol)
+
+
+def solve_multiscale(X, Y, a, b, eps, metric, tol, max_iter, coarse_solver, init=None):
+    """Potentials of the entropic OT problem between large clouds, by truncated blocks.
+
+    ``coarse_solver(A, B, centroids_x, centroids_y)`` returns the potentials of
+    the cells' problem; ``init``, point potentials, replaces it. Returns
+    ``(f, g, n_iter, problem)``, ``f`` and ``g`` in the caller's point order.
+    ``problem.statistics`` (sorted order) gives the kept part of the plan and
+    ``problem.dropped`` bounds the mass of the rest.
+    """
+    problem = _problem(X, Y, a, b, eps, metric, tol)
+    cx, cy = problem.X, problem.Y
+    if init is None:
+        F, G = coarse_solver(cx.weight, cy.weight, cx.centroid, cy.centroid)
+        problem.select(F[cx.cluster], G[cy.cluster])
+        g = problem.extend(F)
+        f = problem.rows(g)
+    else:
+        f, g = init[0][cx.order], init[1][cy.order]
+    n_iter = _rounds(problem, lambda tol_, cap: problem.iterate(f, g, tol_, cap), (f, g),
+                     tol, max_iter)
+    return cx.unsort(f), cy.unsort(g), n_iter, problem
+
+
+def solve_symmetric_multiscale(X, a, eps, metric, tol, max_iter, coarse_solver):
+    """:func:`solve_multiscale` for ``OT(a, a)`` with symmetric updates.
+
+    ``coarse_solver(A, centroids)`` returns the cells' symmetric potential.
+    Returns ``(f, n_iter, problem)``.
+    """
+    problem = _problem(X, X, a, a, eps, metric, tol)
+    cx = problem.X
+    F = coarse_solver(cx.weight, cx.centroid)
+    problem.select(F[cx.cluster], F[cx.cluster])
+    f = problem.rows(problem.extend(F))
+    n_iter = _rounds(problem, lambda tol_, cap: problem.iterate_symmetric(f, tol_, cap),
+                     (f, f), tol, max_iter)
+    return cx.unsort(f), n_iter, problem
