@@ -222,3 +222,17 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_sample_codes_follow_the_encoder():
+    """Components drawn with frequencies pi(x); codes around that component's mean."""
+    X, _ = _blobs(30)
+    wae = _small_wae().fit(X)
+    row = np.repeat(X[:1], 20000, axis=0)
+    Z, labels = wae.sample_codes(row, random_state=0)
+    pi, mu, log_std = (a[0] for a in wae._encode_fitted(X[:1]))
+    assert np.allclose(np.bincount(labels, minlength=3) / len(row), pi, atol=0.015)
+    for k in np.flatnonzero(pi > 0.1):
+        standardized = (Z[labels == k] - mu[k]) / np.exp(log_std[k])
+        assert np.allclose(standardized.mean(axis=0), 0.0, atol=0.06)
+        assert np.allclose(standardized.std(axis=0), 1.0, atol=0.06)

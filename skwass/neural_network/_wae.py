@@ -492,6 +492,32 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         pi, mu, _ = self._encode_fitted(X)
         return mu[np.arange(len(mu)), pi.argmax(axis=1)]
 
+    def sample_codes(self, X, random_state=None):
+        """Draw one code of each row from the encoder, ``(z, k) ~ q(z, k | x)``.
+
+        The codes whose aggregate the MMD penalty matches with the prior
+        (:meth:`transform` returns their most probable component's mean).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+        labels : ndarray of shape (n_samples,)
+            The component ``k`` each code was drawn from.
+        """
+        pi, mu, log_std = self._encode_fitted(X)
+        rng = check_random_state(random_state)
+        # Inverse-CDF draw of k ~ Cat(pi(x)), row by row.
+        labels = (pi.cumsum(axis=1) < rng.uniform(size=(len(pi), 1))).sum(axis=1)
+        labels = np.minimum(labels, self.n_clusters - 1)
+        rows = np.arange(len(pi))
+        noise = rng.standard_normal(mu[:, 0].shape)
+        return mu[rows, labels] + np.exp(log_std[rows, labels]) * noise, labels
+
     def inverse_transform(self, Z):
         """Decode latent codes: ``g(Z)``.
 
