@@ -37,6 +37,8 @@ from skwass.utils._threads import _with_thread_limits
 # The bandwidths C of the IMQ kernels C / (C + |z - z'|^2) summed by the MMD:
 # C in {1, 2, 5} x 10^j, j = -2..2 (Gaujac et al., section 2.2).
 IMQ_SCALES = tuple(c * 10.0**j for j in range(-2, 3) for c in (1.0, 2.0, 5.0))
+# Initial standard deviation of the encoder's Gaussians, in units of prior_std.
+_INITIAL_NOISE = 0.01
 
 
 def simplex_means(n_clusters, n_components, distance):
@@ -147,9 +149,10 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     The prior is fixed, as in the paper (section 3.2): the means are
     mutually equidistant, ``4 prior_std`` apart (about 5% overlap between
     components). The paper pretrains the Gaussian networks to the prior's
-    moments; here the output biases start at the prior means (and a standard
-    deviation ``prior_std / 2``), which puts each component's codes at its
-    prior mode from the first step. The paper's encoder and decoder are
+    moments; here the output biases start at the prior means, which puts each
+    component's codes around its prior mode from the first step, and at a
+    small encoder standard deviation (``prior_std / 100``), from which the
+    MMD widens it. The paper's encoder and decoder are
     convolutional; these are dense.
 
     Parameters
@@ -169,6 +172,11 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     kernel : {"imq", "gaussian"}, default="imq"
         Kernel of the MMD, summed over :data:`IMQ_SCALES` (for ``"gaussian"``
         they are the standard deviations).
+    encoder : {"gaussian", "deterministic"}, default="gaussian"
+        ``"gaussian"``: the paper's ``q(z | k, x) = N(mu_k(x), diag(sigma_k(x)^2))``,
+        reparametrized; ``"deterministic"``: ``z = mu_k(x)``, the
+        deterministic encoder of Tolstikhin et al.'s WAE, whose codes the
+        MMD cannot blur with encoder noise.
     prior : "simplex" or array-like of shape (n_clusters, n_components), default="simplex"
         Means of the prior components: ``"simplex"`` places them at the
         vertices of a regular simplex, ``4 * prior_std`` apart (needs
@@ -226,6 +234,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         "out_activation": [StrOptions({"sigmoid", "identity"})],
         "lam": [Interval(numbers.Real, 0, None, closed="left")],
         "kernel": [StrOptions({"imq", "gaussian"})],
+        "encoder": [StrOptions({"gaussian", "deterministic"})],
         "prior": [StrOptions({"simplex"}), "array-like"],
         "prior_std": [Interval(numbers.Real, 0, None, closed="neither")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -239,7 +248,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def __init__(self, n_components=10, *, n_clusters=10, hidden_layer_sizes=(256, 256),
                  activation="relu", out_activation="sigmoid", lam=500.0, kernel="imq",
-                 prior="simplex", prior_std=1.0, batch_size=100, learning_rate=5e-4,
+                 encoder="gaussian", prior="simplex", prior_std=1.0, batch_size=100, learning_rate=5e-4,
                  max_iter=100, tol=1e-4, n_iter_no_change=10, random_state=None, verbose=0):
         self.n_components = n_components
         self.n_clusters = n_clusters
@@ -248,6 +257,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         self.out_activation = out_activation
         self.lam = lam
         self.kernel = kernel
+        self.encoder = encoder
         self.prior = prior
         self.prior_std = prior_std
         self.batch_size = batch_size
@@ -262,7 +272,8 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def _networks(self):
         hidden = MLPGenerator._layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes, 0)[1:]
-        n_out = self.n_clusters * (1 + 2 * self.n_components)
+        n_std = self.n_components if self.encoder == "gaussian" else 0
+        n_out = self.n_clusters * (1 + self.n_components + n_std)
         encoder = DenseNetwork((self.n_features_in_, *hidden, n_out), self.activation,
                                "identity")
         decoder = DenseNetwork((self.n_components, *hidden[::-1], self.n_features_in_),
@@ -283,12 +294,15 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def _init_theta(self, rng):
         encoder, decoder = self._networks()
         theta_enc = encoder.init(rng)
-        # Each component's codes start at its prior mean (the paper pretrains
-        # the Gaussian networks to the prior's moments).
+        # Each component's codes start around its prior mean (the paper
+        # pretrains the Gaussian networks to the prior's moments). The encoder
+        # noise starts small: started at the prior's spread, the MMD keeps it
+        # there and the noisy codes carry too little of x for the decoder to
+        # learn (8x8 digits: reconstructions stay at the mean image).
         bias = encoder.unpack(theta_enc)[1][-1]
         K, d = self.n_clusters, self.n_components
         bias[K:K + K * d] = self.means_.ravel()
-        bias[K + K * d:] = np.log(0.5 * self.prior_std)
+        bias[K + K * d:] = np.log(_INITIAL_NOISE * self.prior_std)
         return np.concatenate([theta_enc, decoder.init(rng)])
 
     def _split(self, theta):
@@ -308,14 +322,15 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             [a.copy() for a in arrays] for arrays in decoder.unpack(theta_dec))
 
     def _encode(self, encoder, theta_enc, X):
-        """Encoder activations, mixture weights, means and log standard deviations."""
+        """Encoder activations, mixture weights, means and standard deviations."""
         activations = encoder.forward(theta_enc, X)
         K, d = self.n_clusters, self.n_components
         out = activations[-1]
         pi = softmax(out[:, :K], axis=1)
         mu = out[:, K:K + K * d].reshape(-1, K, d)
-        log_std = out[:, K + K * d:].reshape(-1, K, d)
-        return activations, pi, mu, log_std
+        if self.encoder == "deterministic":
+            return activations, pi, mu, np.zeros_like(mu)
+        return activations, pi, mu, np.exp(out[:, K + K * d:]).reshape(-1, K, d)
 
     def _draw_prior(self, rng, n_samples, labels=None):
         if labels is None:
@@ -327,8 +342,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """The GM-WAE objective on the minibatch ``X`` (eq. 16) and its gradient."""
         n = X.shape[0]
         encoder, theta_enc, decoder, theta_dec = self._split(theta)
-        act_enc, pi, mu, log_std = self._encode(encoder, theta_enc, X)
-        std = np.exp(log_std)
+        act_enc, pi, mu, std = self._encode(encoder, theta_enc, X)
         eps = rng.standard_normal(mu.shape)
         Z = mu + std * eps
         act_dec = decoder.forward(theta_dec, Z.reshape(-1, self.n_components))
@@ -350,8 +364,10 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         grad_Z = grad_Z * self.lam + grad_codes.reshape(Z.shape)
         grad_pi = grad_pi * self.lam + sq_error / n
         grad_logits = pi * (grad_pi - (pi * grad_pi).sum(axis=1, keepdims=True))
-        grad_enc = encoder.backward(theta_enc, act_enc, np.hstack(
-            [grad_logits, grad_Z.reshape(n, -1), (grad_Z * eps * std).reshape(n, -1)]))
+        grad_out = [grad_logits, grad_Z.reshape(n, -1)]
+        if self.encoder == "gaussian":  # d z / d log(std) = eps * std
+            grad_out.append((grad_Z * eps * std).reshape(n, -1))
+        grad_enc = encoder.backward(theta_enc, act_enc, np.hstack(grad_out))
         return value, np.concatenate([grad_enc, grad_dec])
 
     def _epoch(self, X):
@@ -509,14 +525,14 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         labels : ndarray of shape (n_samples,)
             The component ``k`` each code was drawn from.
         """
-        pi, mu, log_std = self._encode_fitted(X)
+        pi, mu, std = self._encode_fitted(X)
         rng = check_random_state(random_state)
         # Inverse-CDF draw of k ~ Cat(pi(x)), row by row.
         labels = (pi.cumsum(axis=1) < rng.uniform(size=(len(pi), 1))).sum(axis=1)
         labels = np.minimum(labels, self.n_clusters - 1)
         rows = np.arange(len(pi))
         noise = rng.standard_normal(mu[:, 0].shape)
-        return mu[rows, labels] + np.exp(log_std[rows, labels]) * noise, labels
+        return mu[rows, labels] + std[rows, labels] * noise, labels
 
     def inverse_transform(self, Z):
         """Decode latent codes: ``g(Z)``.
