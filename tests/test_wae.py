@@ -132,10 +132,11 @@ def test_fit_separates_three_blobs_and_encodes_near_the_prior():
     from sklearn.metrics import adjusted_rand_score
 
     X, labels = _blobs()
-    # lam balances a reconstruction error of three features against the MMD's
-    # noise; this setting separates the blobs for each of the seeds 0 to 4.
-    wae = MixtureWAE(n_components=2, n_clusters=3, hidden_layer_sizes=(16,), lam=1.0,
-                     learning_rate=5e-3, max_iter=100, n_iter_no_change=1000, batch_size=25,
+    # lam balances a reconstruction error of three features against the MMD.
+    # Not every start finds the three blobs: of the seeds 0 to 4, seed 2 puts
+    # two blobs in one component (a local optimum); the other four separate them.
+    wae = MixtureWAE(n_components=2, n_clusters=3, hidden_layer_sizes=(16,), lam=0.3,
+                     learning_rate=5e-3, max_iter=200, n_iter_no_change=1000, batch_size=25,
                      random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
