@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _problems import central_differences
 from scipy.spatial.distance import pdist
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -13,15 +14,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skwass import MixtureWAE
 from skwass.neural_network._wae import IMQ_SCALES, mixture_mmd, simplex_means
 from skwass.ot import mmd
-
-
-def _central_differences(f, x, coords, step=1e-6):
-    out = []
-    for k in coords:
-        shift = np.zeros_like(x)
-        shift[k] = step
-        out.append((f(x + shift) - f(x - shift)) / (2 * step))
-    return np.array(out)
 
 
 def _imq_mixture_mmd_loops(Z, weights, Y, scales):
@@ -74,11 +66,11 @@ def test_mixture_mmd_value_and_gradients(kernel):
     if kernel == "imq":
         assert value == pytest.approx(_imq_mixture_mmd_loops(Z, weights, Y, IMQ_SCALES),
                                       rel=1e-10)
-    fd_Z = _central_differences(
+    fd_Z = central_differences(
         lambda z: mixture_mmd(z.reshape(Z.shape), weights, Y, kernel, bandwidth)[0],
         Z.ravel(), range(Z.size))
     assert np.allclose(grad_Z.ravel(), fd_Z, rtol=1e-5, atol=1e-9)
-    fd_w = _central_differences(
+    fd_w = central_differences(
         lambda w: mixture_mmd(Z, w.reshape(weights.shape), Y, kernel, bandwidth)[0],
         weights.ravel(), range(weights.size))
     assert np.allclose(grad_w.ravel(), fd_w, rtol=1e-5, atol=1e-9)
@@ -117,7 +109,7 @@ def test_objective_gradient_through_encoder_decoder_and_penalty(out_activation, 
     coords = np.r_[rng.choice(n_enc, 20, replace=False),
                    n_enc + rng.choice(theta.size - n_enc, 15, replace=False),
                    np.arange(n_enc - 3 * 5, n_enc)]
-    expected = _central_differences(objective, theta, coords)
+    expected = central_differences(objective, theta, coords)
     assert np.allclose(grad[coords], expected, rtol=1e-5, atol=1e-8)
 
 
