@@ -33,6 +33,11 @@ paper's 5e-4 to make up for fewer steps), so the numbers are not the
 paper's setting. With ``SKWASS_EXAMPLES_FAST=1`` (the online gallery) only
 the 8 x 8 digits run, with small networks, for a few epochs: the pictures
 then show the set-up, not the result.
+
+Within this budget the components do not yet follow the digit classes: in our
+run the GM-WAE's matched accuracy stayed below KMeans on the pixels on both
+data sets, while its codes matched the prior closely (MMD near that between
+two prior samples) and its samples look like digits.
 """
 
 import os
