@@ -5,7 +5,7 @@
 Usage: ``python benchmarks/wae_ablation.py [variant ...]`` with variants
 ``baseline`` (Gaussian encoder, lam = 500 * 64 / 784), ``lam500`` (the
 paper's lam = 500 as is) and ``deterministic`` (``encoder="deterministic"``).
-Each variant takes about 7 minutes on two busy cores.
+Each variant takes about 15 minutes on two heavily shared cores (three at once).
 """
 
 import sys
