@@ -248,8 +248,9 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def __init__(self, n_components=10, *, n_clusters=10, hidden_layer_sizes=(256, 256),
                  activation="relu", out_activation="sigmoid", lam=500.0, kernel="imq",
-                 encoder="gaussian", prior="simplex", prior_std=1.0, batch_size=100, learning_rate=5e-4,
-                 max_iter=100, tol=1e-4, n_iter_no_change=10, random_state=None, verbose=0):
+                 encoder="gaussian", prior="simplex", prior_std=1.0, batch_size=100,
+                 learning_rate=5e-4, max_iter=100, tol=1e-4, n_iter_no_change=10,
+                 random_state=None, verbose=0):
         self.n_components = n_components
         self.n_clusters = n_clusters
         self.hidden_layer_sizes = hidden_layer_sizes
