@@ -12,13 +12,14 @@ from skwass.covariance import GaussianShrinkageModel
 from skwass.impute import RBMDenoiser, RBMImputer
 from skwass.mixture import EllipseMKE
 from skwass.mke import MinimumKantorovichEstimator
-from skwass.neural_network import MLPGenerator, WassersteinRBM
+from skwass.neural_network import MixtureWAE, MLPGenerator, WassersteinRBM
 
 __all__ = [
     "EllipseMKE",
     "GaussianShrinkageModel",
     "MLPGenerator",
     "MinimumKantorovichEstimator",
+    "MixtureWAE",
     "RBMDenoiser",
     "RBMImputer",
     "WassersteinRBM",

@@ -19,3 +19,13 @@ def gauge(f, g, a):
     """Potentials shifted so that ``a @ f == 0`` (they are defined up to ``f + c, g - c``)."""
     shift = a @ f
     return f - shift, g + shift
+
+
+def central_differences(f, x, coords, step=1e-6):
+    """Central finite differences of the scalar ``f`` at ``x`` along the flat ``coords``."""
+    out = []
+    for k in coords:
+        shift = np.zeros_like(x)
+        shift[k] = step
+        out.append((f(x + shift) - f(x - shift)) / (2 * step))
+    return np.array(out)

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _problems import central_differences
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
@@ -18,15 +19,6 @@ from skwass.neural_network._generator import (
 from skwass.neural_network._layers import DenseNetwork
 from skwass.ot import sinkhorn_divergence
 from skwass.utils._optimizers import AdamOptimizer
-
-
-def _central_differences(f, x, coords, step=1e-6):
-    out = []
-    for k in coords:
-        shift = np.zeros_like(x)
-        shift[k] = step
-        out.append((f(x + shift) - f(x - shift)) / (2 * step))
-    return np.array(out)
 
 
 def _ring(rng, n, n_modes=8, radius=2.0, scale=0.05):
@@ -47,7 +39,7 @@ def test_chained_loss_gradient(name):
     value, grad = _loss_and_grad(model, theta, noise, Y, loss, "generator")
     assert value == pytest.approx(loss(model(theta, noise), Y))
     coords = rng.choice(theta.size, 12, replace=False)
-    expected = _central_differences(lambda t: loss(model(t, noise), Y), theta, coords)
+    expected = central_differences(lambda t: loss(model(t, noise), Y), theta, coords)
     assert np.allclose(grad[coords], expected, rtol=1e-4, atol=1e-8)
 
 
@@ -69,9 +61,9 @@ def test_learned_cost_gradients(name):
     assert value == pytest.approx(loss_at(phi, X))
     coords = rng.choice(phi.size, 10, replace=False)
     assert np.allclose(grad_phi[coords],
-                       _central_differences(lambda p: loss_at(p, X), phi, coords),
+                       central_differences(lambda p: loss_at(p, X), phi, coords),
                        rtol=1e-4, atol=1e-8)
-    flat = _central_differences(lambda x: loss_at(phi, x.reshape(X.shape)), X.ravel(),
+    flat = central_differences(lambda x: loss_at(phi, x.reshape(X.shape)), X.ravel(),
                                 range(X.size))
     assert np.allclose(grad_X.ravel(), flat, rtol=1e-4, atol=1e-8)
 

@@ -38,6 +38,32 @@ def _draw_latent(latent, n_components):
     return lambda rng, n: rng.standard_normal((n, n_components))
 
 
+def check_output_range(estimator, X, reset, **kwargs):
+    """``validate_data`` of a network's training data, refusing what its output cannot reach.
+
+    With ``estimator.out_activation == "sigmoid"`` the data must lie in ``[0, 1]``.
+    """
+    X = validate_data(estimator, X, dtype=np.float64, reset=reset, **kwargs)
+    if estimator.out_activation == "sigmoid" and (X.min() < 0.0 or X.max() > 1.0):
+        raise ValueError(
+            f"X has values in [{X.min():.3g}, {X.max():.3g}], outside [0, 1], which "
+            "out_activation='sigmoid' cannot generate; rescale X or use "
+            "out_activation='identity'."
+        )
+    return X
+
+
+def check_codes(Z, n_components):
+    """Latent codes for a decoder: a finite float array of shape ``(n, n_components)``."""
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[1] != n_components or not np.all(np.isfinite(Z)):
+        raise ValueError(
+            f"Z must be a finite array of shape (n_samples, {n_components}), "
+            f"got shape {Z.shape}."
+        )
+    return Z
+
+
 class _GeneratorPushForward:
     """``x = g_theta(z)``: the engine's model, keeping the activations for its pullback."""
 
@@ -288,14 +314,7 @@ class MLPGenerator(BaseEstimator):
         return DenseNetwork(sizes, self.activation, "identity")
 
     def _check_data(self, X, reset):
-        X = validate_data(self, X, dtype=np.float64, reset=reset)
-        if self.out_activation == "sigmoid" and (X.min() < 0.0 or X.max() > 1.0):
-            raise ValueError(
-                f"X has values in [{X.min():.3g}, {X.max():.3g}], outside [0, 1], which "
-                "out_activation='sigmoid' cannot generate; rescale X or use "
-                "out_activation='identity'."
-            )
-        return X
+        return check_output_range(self, X, reset)
 
     def _base_loss(self, X):
         """The fixed-cost loss; the first call picks the MMD bandwidths from ``X``."""
@@ -426,12 +445,7 @@ class MLPGenerator(BaseEstimator):
         X : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != self.n_components or not np.all(np.isfinite(Z)):
-            raise ValueError(
-                f"Z must be a finite array of shape (n_samples, {self.n_components}), "
-                f"got shape {Z.shape}."
-            )
+        Z = check_codes(Z, self.n_components)
         return self._network().forward(self._theta(), Z)[-1]
 
     def sample(self, n_samples=1, random_state=None):
