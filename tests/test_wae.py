@@ -9,7 +9,6 @@ from _problems import central_differences
 from scipy.spatial.distance import pdist
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwass import MixtureWAE
 from skwass.neural_network._wae import IMQ_SCALES, mixture_mmd, simplex_means
@@ -211,13 +210,6 @@ def test_inputs_are_not_modified():
     wae = _small_wae(prior=means).fit(X)
     assert np.array_equal(X, X_copy) and np.array_equal(means, means_copy)
     assert np.array_equal(wae.means_, means)
-
-
-@parametrize_with_checks([_small_wae()])
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
 
 
 def test_sample_codes_follow_the_encoder():

@@ -192,6 +192,10 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         Fitting stops when the epoch's mean minibatch objective has not
         improved by ``tol`` for ``n_iter_no_change`` epochs.
     n_iter_no_change : int, default=10
+    n_jobs : int or None, default=None
+        Threads for the kernels and BLAS while the model fits and scores: ``None``
+        keeps the process's setting (one thread per task in a dask worker),
+        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the minibatches, the encoder noise and the prior draws.
     verbose : int, default=0
@@ -242,6 +246,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -250,7 +255,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                  activation="relu", out_activation="sigmoid", lam=500.0, kernel="imq",
                  encoder="gaussian", prior="simplex", prior_std=1.0, batch_size=100,
                  learning_rate=5e-4, max_iter=100, tol=1e-4, n_iter_no_change=10,
-                 random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0):
         self.n_components = n_components
         self.n_clusters = n_clusters
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -266,6 +271,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
