@@ -27,6 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skwass._backend import numpy_backend
 from skwass.mke._engine import _warn_max_iter
 from skwass.neural_network._generator import MLPGenerator, check_codes, check_output_range
 from skwass.neural_network._layers import ACTIVATIONS, DenseNetwork
@@ -103,9 +104,9 @@ def mixture_mmd(Z, weights, Y, kernel="imq", bandwidth=IMQ_SCALES):
     center = Y.mean(axis=0)
     codes, Y = codes - center, Y - center
     bandwidths = list(np.atleast_1d(bandwidth))
-    K_zz, S_zz = _kernel_and_slope(codes, codes, kernel, bandwidths, same=True)
-    K_yy, _ = _kernel_and_slope(Y, Y, kernel, bandwidths, same=True)
-    K_zy, S_zy = _kernel_and_slope(codes, Y, kernel, bandwidths, same=False)
+    K_zz, S_zz = _kernel_and_slope(numpy_backend, codes, codes, kernel, bandwidths, same=True)
+    K_yy, _ = _kernel_and_slope(numpy_backend, Y, Y, kernel, bandwidths, same=True)
+    K_zy, S_zy = _kernel_and_slope(numpy_backend, codes, Y, kernel, bandwidths, same=False)
     point = np.repeat(np.arange(n), n_clusters)
     other_point = (point[:, None] != point[None, :]) * (1.0 / (n * (n - 1)))
     w = weights.ravel()
