@@ -359,7 +359,7 @@ class MLPGenerator(BaseEstimator):
         X = self._check_data(X, reset=True)
         rng = check_random_state(self.random_state)
         network = self._network()
-        theta0 = network.init(rng)
+        theta0 = network.init(rng, input_fan_in=True)
         loss = self._training_loss(X, rng)
         result = minimize_loss(
             _GeneratorPushForward(network), theta0, X, loss, solver="adam",
@@ -395,7 +395,7 @@ class MLPGenerator(BaseEstimator):
         X = self._check_data(X, reset=first_call)
         if first_call:
             self._rng = check_random_state(self.random_state)
-            self._adam_state = MinibatchState(self._network().init(self._rng))
+            self._adam_state = MinibatchState(self._network().init(self._rng, input_fan_in=True))
             self.n_iter_ = 0
         elif getattr(self, "_adam_state", None) is None:
             self._adam_state = MinibatchState(self._theta())
