@@ -49,7 +49,7 @@ X_val, X_test = train_test_split(X_rest, test_size=0.5, random_state=0)
 n_samples = 500 if FAST else 10_000
 sigmas = np.geomspace(0.05, 1.0, 14)
 common = dict(n_components=10, hidden_layer_sizes=(32,) if FAST else (500, 500),
-              batch_size=200, learning_rate=5e-3, max_iter=2 if FAST else 50,
+              batch_size=200, learning_rate=5e-3, max_iter=2 if FAST else 20,
               n_iter_no_change=1000, random_state=0)
 models = {
     "mmd": MLPGenerator(loss="mmd", **common),
