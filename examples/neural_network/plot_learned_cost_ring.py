@@ -22,7 +22,10 @@ fits are short and the numbers only show the set-up.
 A full run (100 epochs of 2,000 points) printed: fixed cost 7/8 modes, 20.4%
 of the sample near a mode, held-out score -0.087; learned cost 8/8 modes,
 16.1% near a mode, held-out score -0.111. One seed only: the learned cost
-covered the eighth mode but put fewer points near the modes.
+covered the eighth mode but put fewer points near the modes. The same
+comparison on MNIST (Parzen log-likelihood and samples, fixed against
+learned cost) is a row of the GMMN example,
+:ref:`sphx_glr_auto_examples_neural_network_plot_gmmn_parzen.py`.
 """
 
 import os
