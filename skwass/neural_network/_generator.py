@@ -210,7 +210,7 @@ class MLPGenerator(BaseEstimator):
     then every latent code decodes to nearly the same image (sample pixel
     standard deviation 0.001 against 0.19 for MNIST): training first sits
     on a plateau at the mean digit until Adam has grown the first layer
-    (60-130 Adam steps at Genevay et al.'s MNIST settings); see
+    (60 to 200 Adam steps at Genevay et al.'s MNIST settings); see
     ``benchmarks/generator_ablation.py``.
 
     Examples
