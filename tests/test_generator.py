@@ -210,3 +210,14 @@ def test_integer_layer_sizes():
                            random_state=0).fit(X)
     assert [c.shape for c in gen.coefs_] == [(2, 5), (5, 3)]
     assert [c.shape for c in gen.critic_coefs_] == [(3, 4)]
+
+
+def test_first_layer_starts_at_fan_in_scale():
+    # Glorot's 2 -> 500 first layer would decode every latent code to nearly
+    # the same image (benchmarks/generator_ablation.py); the generator draws it
+    # with variance 1 / n_components instead.
+    X = np.random.RandomState(0).uniform(size=(50, 3))
+    gen = MLPGenerator(hidden_layer_sizes=(500,), learning_rate=1e-12, batch_size=50,
+                       random_state=0).partial_fit(X)
+    assert np.var(gen.coefs_[0]) == pytest.approx(1 / 2, rel=0.15)
+    assert np.var(gen.coefs_[1]) == pytest.approx(2 / 503 / 3, rel=0.15)

@@ -105,3 +105,15 @@ def test_adam_minimizes_a_quadratic():
     for _ in range(2000):
         opt.update_params(params, [2 * params[0], 2 * params[1]])
     assert np.abs(params[0]).max() < 1e-2 and abs(params[1][0, 0]) < 1e-2
+
+
+@pytest.mark.parametrize("input_fan_in", [False, True])
+def test_init_variances(input_fan_in):
+    # Uniform(-b, b) has variance b**2 / 3: Glorot's 2 / (fan_in + fan_out), or
+    # LeCun's 1 / fan_in for the first layer with input_fan_in.
+    net = DenseNetwork((2, 2000, 300), "softplus", "identity")
+    coefs, intercepts = net.unpack(net.init(np.random.RandomState(0), input_fan_in))
+    first = 1 / 2 if input_fan_in else 2 / (2 + 2000)
+    assert np.var(coefs[0]) == pytest.approx(first, rel=0.1)
+    assert np.var(coefs[1]) == pytest.approx(2 / 2300, rel=0.05)
+    assert np.var(intercepts[1]) == pytest.approx(2 / 2300, rel=0.2)

@@ -108,15 +108,31 @@ class DenseNetwork:
         n_layers = len(self.layer_sizes) - 1
         return views[:n_layers], views[n_layers:]
 
-    def init(self, rng):
-        """Glorot-uniform weights and biases, as scikit-learn's MLPs."""
+    def init(self, rng, input_fan_in=False):
+        """Glorot-uniform weights and biases, as scikit-learn's MLPs.
+
+        Parameters
+        ----------
+        rng : RandomState
+        input_fan_in : bool, default=False
+            Draw the first layer with variance ``1 / fan_in`` (LeCun) instead of
+            Glorot's ``2 / (fan_in + fan_out)``. For a low-dimensional input,
+            such as a generator's latent codes, Glorot's fan-out term shrinks
+            the first layer by ``sqrt((fan_in + fan_out) / (2 fan_in))`` (11x
+            for 2 -> 500), and every input maps to nearly the same output.
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+        """
         theta = np.empty(self.n_params)
         coefs, intercepts = self.unpack(theta)
         for k, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
             fan_in, fan_out = coef.shape
             last = k == len(coefs) - 1
             act = self.out_activation if last else self.activation
-            bound = np.sqrt((2.0 if act == "sigmoid" else 6.0) / (fan_in + fan_out))
+            fan = 2.0 * fan_in if k == 0 and input_fan_in else fan_in + fan_out
+            bound = np.sqrt((2.0 if act == "sigmoid" else 6.0) / fan)
             coef[...] = rng.uniform(-bound, bound, coef.shape)
             intercept[...] = rng.uniform(-bound, bound, intercept.shape)
         return theta
