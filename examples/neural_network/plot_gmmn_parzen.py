@@ -44,10 +44,10 @@ budget the Sinkhorn divergence (54.7) is far ahead of the MMD and the energy
 distance (-111.6). On MNIST the learned cost (Algorithm 1, a 784-256-64
 1-Lipschitz ``f_phi``) is far behind the fixed cost at this budget (-381.1
 against 54.7), with the widest validation-chosen window of the table
-(0.398): its samples lie far from the test digits. Genevay et al. use the learned cost only for
-CIFAR-10 and call it superfluous on MNIST. Parzen estimates in 784 dimensions rank sample quality
-poorly (see above): the table is GMMN's protocol, not a verdict on the
-losses.
+(0.398), a sign that its samples lie far from the test digits. Genevay et al. use the
+learned cost only for CIFAR-10 and call it superfluous on MNIST. Parzen
+estimates in 784 dimensions rank sample quality poorly (see above): the
+table is GMMN's protocol, not a verdict on the losses.
 
 With ``SKWASS_EXAMPLES_FAST=1`` the networks are small and train for a few
 epochs only, so the numbers then only show the protocol running.
