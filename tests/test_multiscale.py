@@ -180,3 +180,20 @@ def test_float32_points(rng):
         res = sinkhorn_points(X, Y, eps=1e-3, mode="multiscale", tol=1e-5)
         ref = sinkhorn_points(X, Y, eps=1e-3, mode="dense", tol=1e-5)
     assert res.transport_cost == pytest.approx(ref.transport_cost, rel=1e-4)
+
+
+def test_many_cells_are_solved_by_multiscale_too(rng, monkeypatch):
+    """Past the dense coarse size the cells' problem recurses (coarser cells of the cells)."""
+    import skwass.ot._sinkhorn as sinkhorn_module
+
+    X, Y = _uniform(rng, 3000, 1), _uniform(rng, 2500, 1)
+    dense = sinkhorn_points(X, Y, eps=1e-4, mode="dense", tol=1e-9)
+    levels = []
+    solve = sinkhorn_module._solve_multiscale
+    monkeypatch.setattr(sinkhorn_module, "_DENSE_COARSE_SIZE", 400)
+    monkeypatch.setattr(sinkhorn_module, "_solve_multiscale",
+                        lambda *args, **kw: levels.append(args[1].shape[0]) or solve(*args, **kw))
+    multi = sinkhorn_points(X, Y, eps=1e-4, mode="multiscale", tol=1e-9)
+    assert len(levels) >= 2 and levels[1] < levels[0] / 2  # points, then cells
+    assert multi.converged
+    assert multi.transport_cost == pytest.approx(dense.transport_cost, rel=1e-7)

@@ -35,8 +35,10 @@ DENSE_MEMORY_LIMIT = 2**30
 # float32 sums cannot certify marginals much below this L1 error.
 _FLOAT32_TOL_FLOOR = 1e-5
 
-# The coarse problem of mode="multiscale" only starts the points' solve.
+# The coarse problem of mode="multiscale" only starts the points' solve; above
+# this many cost entries it is solved by multiscale itself.
 _COARSE_TOL = 1e-4
+_DENSE_COARSE_SIZE = 2**20
 
 
 @dataclass(frozen=True, eq=False)
@@ -492,12 +494,21 @@ def _solve_multiscale(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scali
 
     def coarse(A, B, centroids_x, centroids_y):
         # The coarse potentials only start the points' solve, which corrects them.
+        # Many cells are themselves solved by multiscale (coarser cells of the
+        # cells), so that no cost matrix grows faster than the points; a level
+        # that does not halve the points would recurse for ever.
+        coarse_tol = max(tol, _COARSE_TOL)
+        fewer = 2 * (A.shape[0] + B.shape[0]) <= X.shape[0] + Y.shape[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            res = _solve_stack(backend, A[None], B[None],
-                               costs_of_points(backend, centroids_x, centroids_y, metric)[None],
-                               np.array([eps]), max(tol, _COARSE_TOL), max_iter, eps_scaling,
-                               None, batch=False)
+            if A.shape[0] * B.shape[0] > _DENSE_COARSE_SIZE and fewer:
+                res, _ = _solve_multiscale(backend, centroids_x, centroids_y, A[None], B[None],
+                                           eps, metric, coarse_tol, max_iter, eps_scaling, None)
+            else:
+                res = _solve_stack(
+                    backend, A[None], B[None],
+                    costs_of_points(backend, centroids_x, centroids_y, metric)[None],
+                    np.array([eps]), coarse_tol, max_iter, eps_scaling, None, batch=False)
         return res.f, res.g
 
     if symmetric:
