@@ -569,9 +569,9 @@ def main():
     parser.add_argument("--online-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--multiscale", action="store_true",
                         help="only the large-cloud table: multiscale against its peers")
-    parser.add_argument("--multiscale-sizes", type=int, nargs="+",
+    parser.add_argument("--multiscale-sizes", type=int, nargs="*",
                         default=[25_000, 50_000, 100_000])
-    parser.add_argument("--online-sizes", type=int, nargs="+", default=[10_000, 20_000])
+    parser.add_argument("--online-sizes", type=int, nargs="*", default=[10_000, 20_000])
     parser.add_argument("--geomloss-sizes", type=int, nargs="+", default=[10_000, 20_000])
     parser.add_argument("--geomloss-python", default=None)
     parser.add_argument("--stretch", action="store_true", help="add 10^6 points in d = 2")
