@@ -45,7 +45,7 @@ numpydoc_xref_param_type = False
 
 # The build must work offline, so no intersphinx: references to other
 # projects' objects stay plain text instead of failing the nitpicky build.
-nitpick_ignore_regex = [(r"py:.*", r"(numpy|scipy|sklearn|matplotlib|ot)\..*")]
+nitpick_ignore_regex = [(r"py:.*", r"(numpy|scipy|sklearn|matplotlib|ot|types)\..*")]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skwass {release}"
@@ -59,6 +59,8 @@ sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
     "filename_pattern": r"/plot_",
+    # Repo scripts that print a paper's numbers, not gallery examples.
+    "ignore_pattern": r"_ablations\.py$",
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,

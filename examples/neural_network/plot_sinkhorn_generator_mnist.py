@@ -1,7 +1,7 @@
 """
-==============================================================================
+=================================================================================
 Sinkhorn generative network on MNIST: the latent manifold (Genevay et al. Fig. 3)
-==============================================================================
+=================================================================================
 
 Genevay, Peyré & Cuturi (2018), section 4.2: a multilayer perceptron (two
 hidden layers of 500 softplus units) maps a uniform latent square

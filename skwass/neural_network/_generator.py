@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -191,7 +191,7 @@ class MLPGenerator(BaseEstimator):
         learned_cost[-1]``, hidden ``activation``, identity output), trained by
         Adam to maximize the loss between ``f_phi(data)`` and
         ``f_phi(generated)``, one ascent step per generator step, with every
-        layer kept at spectral norm at most 1 (see :class:`LearnedCost`).
+        layer kept at spectral norm at most 1 (see ``LearnedCost``).
     batch_size : int, default=200
         Data points per minibatch and generated points per step.
     learning_rate : float, default=5e-3
@@ -254,6 +254,9 @@ class MLPGenerator(BaseEstimator):
     >>> gen.sample(2000, random_state=0).mean(axis=0).round(0)
     array([ 3., -1.])
     """
+
+    # inverse_transform's argument is Z, not X: it is data, not metadata to route.
+    __metadata_request__inverse_transform = {"Z": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],

@@ -23,7 +23,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -143,7 +143,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     ``q(z, k | x)``, the expectation over ``k`` is exact and the one over
     ``z`` reparametrized (one draw per point and component). The MMD is the
     U-statistic with a sum of inverse-multiquadric kernels over the paper's
-    bandwidths :data:`IMQ_SCALES`, between the codes of the minibatch and as
+    bandwidths ``IMQ_SCALES``, between the codes of the minibatch and as
     many prior draws. Each component clusters the data: :meth:`predict`
     returns ``argmax_k pi_k(x)``.
 
@@ -171,7 +171,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     lam : float, default=500.0
         Weight of the MMD penalty (the paper's ``lambda = 500``).
     kernel : {"imq", "gaussian"}, default="imq"
-        Kernel of the MMD, summed over :data:`IMQ_SCALES` (for ``"gaussian"``
+        Kernel of the MMD, summed over ``IMQ_SCALES`` (for ``"gaussian"``
         they are the standard deviations).
     encoder : {"gaussian", "deterministic"}, default="gaussian"
         ``"gaussian"``: the paper's ``q(z | k, x) = N(mu_k(x), diag(sigma_k(x)^2))``,
@@ -230,6 +230,9 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     >>> samples.shape, labels.shape
     ((6, 3), (6,))
     """
+
+    # inverse_transform's argument is Z, not X: it is data, not metadata to route.
+    __metadata_request__inverse_transform = {"Z": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
