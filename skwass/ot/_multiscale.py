@@ -117,10 +117,8 @@ class BlockProblem:
         grows = self.pairs is None or not np.all(np.isin(pairs, self.pairs, assume_unique=True))
         self.pairs = pairs
         self.row_ranges = backend.point_ranges(ptr, idx, Y.start)
-        ptr_t, idx_t = backend.transpose_blocks(ptr, idx, len(Y.weight))
-        self.col_ranges = backend.point_ranges(ptr_t, idx_t, X.start)
-        self.coarse_col_ranges = backend.point_ranges(
-            ptr_t, idx_t, np.arange(len(X.weight) + 1, dtype=np.int64))
+        self.transposed = backend.transpose_blocks(ptr, idx, len(Y.weight))
+        self.col_ranges = backend.point_ranges(*self.transposed, X.start)
         return grows
 
     def rows(self, g):
@@ -156,9 +154,11 @@ class BlockProblem:
         X, Y = self.X, self.Y
         with np.errstate(divide="ignore"):
             log_A = np.log(X.weight)
+        # Each cell of X is one "point" here: its ranges are runs of cells.
+        cells = np.arange(len(X.weight) + 1, dtype=np.int64)
         return backend.ctransform_blocks(Y.points, Y.cluster, X.centroid,
-                                         self.coarse_col_ranges, F, log_A, self.eps,
-                                         self.metric)
+                                         backend.point_ranges(*self.transposed, cells), F,
+                                         log_A, self.eps, self.metric)
 
     def iterate(self, f, g, tol, max_iter):
         """Over-relaxed log-domain Sinkhorn on the kept blocks, in place.
