@@ -8,6 +8,8 @@ results), and are compared with the Numba backend and POT. The CUDA kernels
 themselves are only exercised by tests/test_gpu.py, on a machine with CuPy.
 """
 
+import os
+import subprocess
 import sys
 import warnings
 
@@ -53,8 +55,18 @@ def test_get_backend_numpy_and_unknown():
     assert get_backend(np.zeros(2), None, [1.0], 0.5).name == "numpy"
     # Unregistered array types are converted by np.asarray, on the NumPy backend.
     assert get_backend(np.zeros(2), _fake_array_type("torch")()).name == "numpy"
-    # NumPy input never imports the CuPy backend.
-    assert "skwass._backend._cupy" not in sys.modules
+
+
+def test_numpy_input_never_imports_the_cupy_backend():
+    # In a fresh interpreter: in this one an earlier GPU test may have imported it.
+    code = ("import sys, numpy as np; from skwass.ot import sinkhorn_points; "
+            "x = np.random.default_rng(0).normal(size=(20, 2)); sinkhorn_points(x, x, eps=1.0); "
+            "print('skwass._backend._cupy' in sys.modules)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_other_array_likes_keep_the_numpy_path(rng):
