@@ -25,6 +25,7 @@ from skwass.ot._validation import (
     check_float_array,
     check_points,
     check_weights,
+    cost_extremes,
     largest_cost,
 )
 
@@ -327,13 +328,14 @@ def _float32_floor(tol, dtype):
     return max(tol, _FLOAT32_TOL_FLOOR) if dtype == np.float32 else tol
 
 
-def _cost_ranges(backend, C, a, b):
-    """Range of each problem's costs over the support of its weights (host ``(B,)``)."""
+def _cost_ranges(backend, C, a, b, full_range):
+    """Range of each problem's costs over the support of its weights (host ``(B,)``);
+    ``full_range`` is the range over all entries."""
     if (a > 0).all() and (b > 0).all():
-        return backend.to_host(C.max(axis=(1, 2)) - C.min(axis=(1, 2))).astype(np.float64)
+        return full_range
     xp = backend.xp
     return np.array([
-        float(backend.to_host(support.max() - support.min()))
+        float(backend.to_host(np.subtract(*cost_extremes(support))))
         for support in (C[k][xp.asarray(a[k] > 0)][:, xp.asarray(b[k] > 0)]
                         for k in range(C.shape[0]))
     ])
@@ -344,12 +346,13 @@ def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch)
     xp = backend.xp
     B, n, m = C.shape
     tol = _float32_floor(tol, C.dtype)
-    for scale, eps_k in zip(backend.to_host(largest_cost(C, axis=(1, 2))), eps, strict=True):
+    top, bottom = (backend.to_host(v).astype(np.float64) for v in cost_extremes(C))
+    for scale, eps_k in zip(np.maximum(top, -bottom), eps, strict=True):
         check_cost_scale(scale, eps_k)
     log_a, log_b = _log_weights(backend, a, b)
     if init is None:
         F, G = xp.zeros((B, n)), xp.zeros((B, m))
-        stages = _batch_schedule(eps, _cost_ranges(backend, C, a, b), eps_scaling)
+        stages = _batch_schedule(eps, _cost_ranges(backend, C, a, b, top - bottom), eps_scaling)
     else:
         F, G = xp.array(init[0]), xp.array(init[1])
         stages = [eps]
