@@ -489,8 +489,9 @@ def multiscale_section(args):
     # scaling 0.5 is GeomLoss's default annealing; 0.95 anneals slowly, for accuracy.
     for backend, scaling in (("tensorized", 0.5), ("tensorized", 0.95), ("online", 0.5)):
         for n in args.geomloss_sizes:
+            # The cores this process may use (taskset, cgroups), not all the machine's.
             seconds, error, peak = geomloss_run(args.geomloss_python, backend, scaling, n, 3,
-                                                os.cpu_count())
+                                                len(os.sched_getaffinity(0)))
             label = f"GeomLoss {backend}, scaling {scaling} (CPU)"
             if seconds is None:
                 print(f"{label:34s} {n:8d}  3  failed: {error[:100]}")
