@@ -602,7 +602,7 @@ def main():
     import numba
 
     print(f"bench_sinkhorn: python {platform.python_version()}, numpy {np.__version__}, "
-          f"numba {numba.__version__}, {os.cpu_count()} CPUs, float64\n")
+          f"numba {numba.__version__}, {len(os.sched_getaffinity(0))} usable CPUs, float64\n")
     start = time.perf_counter()
     if not args.skip_dense:
         dense_table(args)
