@@ -246,10 +246,11 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     replication page shows what they give on MNIST-small and how they were
     chosen.
 
-    Each update is a gradient step on ``W_eps + lam * KL`` followed by the
-    exact minimizer of ``|z - z_step|**2 / 2 + lr * lam * eta * R`` in the
-    (centered) parameters ``z`` (forward-backward splitting: same fixed
-    points as gradient descent on the whole objective). In the centered
+    Each update is a gradient step on ``W_eps + lam * KL`` (on ``KL`` in
+    pretraining) followed by the exact minimizer of ``|z - z_step|**2 / 2 +
+    lr * w * eta * R`` in the (centered) parameters ``z``, ``w`` the weight
+    of ``Omega`` in the step (forward-backward splitting: same fixed points
+    as gradient descent on the whole objective). In the centered
     parameterization, ``a = a_c - W^T beta`` makes the curvature of
     ``eta * R`` as large as ``2 eta (1 + |beta|**2)``, which grows with the
     number of hidden units; an explicit step on it is unstable once that
