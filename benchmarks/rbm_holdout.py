@@ -5,6 +5,10 @@
     python benchmarks/rbm_holdout.py --data digits    # scikit-learn's 8 x 8 digits, 50 of each
     python benchmarks/rbm_holdout.py --fast           # smoke run: 8 x 8 digits, short runs
 
+On a machine shared with other jobs, run it single-threaded
+(``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1``): at load 10
+on two cores, threaded BLAS made it about twenty times slower.
+
 The two all-digit sets keep 50 images per class, 500 in all like the zeros,
 so that every run has the same full-batch cost (a PCD sample of 300 chains).
 
@@ -14,8 +18,10 @@ one model is pretrained on ``Omega = KL + eta R`` (the ``lam = inf`` RBM),
 full batch, with a PCD sample as large as the training set; copies of it are
 then trained on ``W + lam Omega`` for ``lam`` in {0, 0.1, 1, 10} (and on
 ``Omega`` alone for ``lam = inf``) until the validation W, measured every
-``--every`` updates, has not improved for ``--patience`` measurements; the
-best measured state is kept.
+``--every`` updates, has not dropped by more than ``--min-delta`` below its
+best for ``--patience`` measurements, or ``--max-updates`` is reached; the
+best measured state is kept, and the table says how many cells stopped for
+each reason. A second table gives the sharpness of each cell's PCD sample.
 
 ``lam`` here is the paper's: its potential ``log(u / u~) / gamma`` is
 ``1 / gamma**2`` times the gradient of ``W_gamma``, so the paper's step
@@ -42,17 +48,9 @@ import warnings
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from skwass._demo import (
-    _complete_mean,
-    _flip_in_patches,
-    _hide_patches,
-    _kde_complete_mean,
-    _kde_denoise_mean,
-    _kde_flip_probability,
-)
+from skwass._demo import _completion_and_denoising
 from skwass.datasets import load_mnist_small
-from skwass.impute import denoise
-from skwass.metrics import conditional_variance, expected_hamming_error, isolated_pixel_fraction
+from skwass.metrics import conditional_variance, isolated_pixel_fraction
 from skwass.neural_network import WassersteinRBM
 
 ETAS = (1e-4, 1e-3, 1e-2)
@@ -87,7 +85,12 @@ def load(args):
 
 
 def train_until_stalled(model, X_train, X_val, args):
-    """partial_fit until the validation W stalls; the best state and the curve."""
+    """partial_fit until the validation W stalls: the best state, its W, the curve, why it stopped.
+
+    A measurement improves when it is below the best so far by more than
+    ``--min-delta``; training stops after ``--patience`` measurements without
+    improvement ("patience"), at ``--max-updates`` ("cap") or on divergence.
+    """
     best, best_w, curve, stalled = copy.deepcopy(model), -model.score(X_val), [], 0
     curve.append((0, best_w))
     for done in range(args.every, args.max_updates + 1, args.every):
@@ -95,38 +98,25 @@ def train_until_stalled(model, X_train, X_val, args):
             for _ in range(args.every):
                 model.partial_fit(X_train)
         except FloatingPointError:
-            curve.append((done, np.nan))  # diverged: keep the best state so far
-            break
+            curve.append((done, np.nan))  # keep the best state so far
+            return best, best_w, curve, "diverged"
         w = -model.score(X_val)
         curve.append((done, w))
-        if w < best_w:
-            best, best_w, stalled = copy.deepcopy(model), w, 0
+        if w < best_w - args.min_delta:
+            stalled = 0
         else:
             stalled += 1
-            if stalled >= args.patience:
-                break
-    return best, best_w, curve
+        if w < best_w:
+            best, best_w = copy.deepcopy(model), w
+        if stalled >= args.patience:
+            return best, best_w, curve, "patience"
+    return best, best_w, curve, "cap"
 
 
-def figure7(models, X_train, X_test, shape, seed):
-    """Completion and denoising errors (bias, variance) of the KDE and the models."""
-    rng = np.random.default_rng(seed)
-    X_missing = _hide_patches(X_test, shape, 3, rng)
-    X_noisy, suspect = _flip_in_patches(X_test, shape, 4, rng)
-    q = _kde_flip_probability(X_train)
-    rows = {"KDE": (expected_hamming_error(X_test, _kde_complete_mean(X_train, X_missing, q),
-                                           return_decomposition=True),
-                    expected_hamming_error(X_test, _kde_denoise_mean(X_train, X_noisy, suspect,
-                                                                     4, q),
-                                           return_decomposition=True))}
-    for name, model in models.items():
-        rows[name] = (
-            expected_hamming_error(X_test, _complete_mean(model, X_missing),
-                                   return_decomposition=True),
-            expected_hamming_error(X_test, denoise(model, X_noisy, suspect, 4, strategy="mean"),
-                                   return_decomposition=True),
-        )
-    return rows
+def sharpness(model, shape, sep=" / "):
+    """Mean p(1-p) of the model's conditionals over its PCD sample, and isolated on-pixels."""
+    return (f"{conditional_variance(model, model.chains_):.4f}{sep}"
+            f"{isolated_pixel_fraction(model.chains_, shape):>8.3f}")
 
 
 def plot_curves(curves, path, title):
@@ -160,8 +150,11 @@ def main():
                         help="KL rate and base fine-tuning rate, 0.01 / gamma**2")
     parser.add_argument("--pretrain", type=int, default=250, help="KL pretraining updates")
     parser.add_argument("--every", type=int, default=25, help="updates between validations")
-    parser.add_argument("--patience", type=int, default=2)
-    parser.add_argument("--max-updates", type=int, default=200)
+    parser.add_argument("--patience", type=int, default=3,
+                        help="validations without improvement before stopping")
+    parser.add_argument("--min-delta", type=float, default=1e-3,
+                        help="smallest drop of the validation W that counts as improvement")
+    parser.add_argument("--max-updates", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figure", default=None,
                         help="where to save the curves (default: rbm_holdout_<data>.png)")
@@ -174,11 +167,11 @@ def main():
     print(f"{name}: {len(X_train)} train / {len(X_val)} validation / {len(X_test)} test, "
           f"{X_train.shape[1]} pixels; {args.hidden} hidden, lr={args.lr}, {args.pretrain} "
           f"pretraining updates, validation every {args.every} updates (patience "
-          f"{args.patience}, at most {args.max_updates}); cpus={os.cpu_count()}, "
-          f"load={os.getloadavg()[0]:.2f}")
+          f"{args.patience}, min-delta {args.min_delta:g}, at most {args.max_updates}); "
+          f"cpus={os.cpu_count()}, load={os.getloadavg()[0]:.2f}")
     warnings.simplefilter("ignore")
     start = time.perf_counter()
-    results, curves = {}, {}
+    results, curves, stops = {}, {}, {}
     for eta in ETAS:
         try:
             pretrained = WassersteinRBM(
@@ -190,9 +183,12 @@ def main():
             continue
         for lam in LAMS:
             model = copy.deepcopy(pretrained).set_params(**paper_step(lam, args.lr))
-            best, val_w, curve = train_until_stalled(model, X_train, X_val, args)
+            best, val_w, curve, reason = train_until_stalled(model, X_train, X_val, args)
             curves[eta, lam] = curve
             results[eta, lam] = (best, val_w, -best.score(X_test), curve[-1][0])
+            stops[reason] = stops.get(reason, 0) + 1
+            print(f"    lambda = {lam:g}: validation W {val_w:.4f}, {curve[-1][0]} updates, "
+                  f"stopped by {reason} ({time.perf_counter() - start:.0f} s)", flush=True)
         print(f"  eta = {eta:g} done ({time.perf_counter() - start:.0f} s)", flush=True)
 
     print("\nFigure 2: test W (validation W) [updates run] after pretraining")
@@ -200,6 +196,15 @@ def main():
     for eta in ETAS:
         cells = [f"{results[eta, lam][2]:.4f} ({results[eta, lam][1]:.4f}) "
                  f"[{results[eta, lam][3]}]" if (eta, lam) in results else "pretraining diverged"
+                 for lam in LAMS]
+        print(f"{eta:>12g}" + "".join(f"{c:>23s}" for c in cells))
+    print("cells stopped by " + ", ".join(f"{reason}: {count}" for reason, count in
+                                          sorted(stops.items())))
+    print("\nSharpness of each cell's PCD sample: mean p(1-p) of the visible conditionals "
+          "/ fraction of isolated on-pixels")
+    print(f"{'eta / lambda':>12s}" + "".join(f"{lam:>23g}" for lam in LAMS))
+    for eta in ETAS:
+        cells = [sharpness(results[eta, lam][0], shape) if (eta, lam) in results else "-"
                  for lam in LAMS]
         print(f"{eta:>12g}" + "".join(f"{c:>23s}" for c in cells))
     etas = sorted({eta for eta, _ in results})
@@ -214,15 +219,13 @@ def main():
           "and sharpness of the PCD sample")
     print(f"{'model':<34s} {'completion k=9':>22s} {'denoising k=12, l=4':>22s} "
           f"{'test W':>7s} {'p(1-p)':>7s} {'isolated':>8s}")
-    for label, (completion, denoising) in figure7(models, X_train, X_test, shape,
-                                                  args.seed).items():
+    errors = _completion_and_denoising(models, X_train, X_test, shape, args.seed)[0]
+    for label, (completion, denoising) in errors.items():
         cells = [f"{e:.3f} ({b:.3f} + {v:.3f})" for e, b, v in (completion, denoising)]
         extra = ""
         if label in models:
             model = models[label]
-            extra = (f" {-model.score(X_test):>7.4f} "
-                     f"{conditional_variance(model, model.chains_):>7.4f} "
-                     f"{isolated_pixel_fraction(model.chains_, shape):>8.3f}")
+            extra = f" {-model.score(X_test):>7.4f} {sharpness(model, shape, ' '):>16s}"
         print(f"{label:<34s} {cells[0]:>22s} {cells[1]:>22s}{extra}")
     print(f"\ntotal time {time.perf_counter() - start:.0f} s")
     plot_curves(curves, args.figure or f"rbm_holdout_{args.data}.png",

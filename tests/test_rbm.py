@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import BernoulliRBM
 
+from skwass.datasets import load_mnist_small
 from skwass.neural_network import WassersteinRBM, binary_states
 from skwass.ot import sinkhorn
 
@@ -170,23 +171,31 @@ def test_kl_step_matches_finite_differences(model_and_data):
         np.testing.assert_allclose(step, -ref, atol=1e-8)
 
 
+def _penalty(model):
+    return model.eta * (np.sum(model.components_**2) + np.sum(model.intercept_visible_**2))
+
+
 @pytest.mark.parametrize("lam", [0.1, 10.0])
 def test_fine_tuning_step_weighs_omega_by_lam(model_and_data, lam):
-    """The paper's rule: a step of lr * min(1, 1/lam) on W + lam * (KL + eta * R)."""
+    """The paper's rule: a step of lr * min(1, 1/lam) on W + lam * (KL + eta * R).
+
+    The step is explicit on W + lam KL and implicit on lam eta R: the change is
+    minus the gradient of the first at the old parameters plus that of the
+    second at the new ones.
+    """
     model, X = model_and_data
     model.set_params(lam=lam, eta=0.01, centered=False, learning_rate=1.0,
                      sinkhorn_tol=1e-11, sinkhorn_max_iter=100_000)
     states = binary_states(D)
 
-    def objective():
-        W, a = model.components_, model.intercept_visible_
-        omega = -model.log_likelihood(X).mean() + model.eta * (np.sum(W**2) + np.sum(a**2))
-        return _exact_w(model, X, states, model.eps) + lam * omega
+    def data_terms():
+        return _exact_w(model, X, states, model.eps) - lam * model.log_likelihood(X).mean()
 
-    fd = _finite_differences(objective, list(model._parameters()))
+    fd = _finite_differences(data_terms, list(model._parameters()))
     change = _step_change(model, X, pretraining=False, exact=True)
-    for step, ref in zip(change, fd, strict=True):
-        np.testing.assert_allclose(step, -min(1.0, 1.0 / lam) * ref, atol=1e-7)
+    fd_penalty = _finite_differences(lambda: lam * _penalty(model), list(model._parameters()))
+    for step, ref, ref_penalty in zip(change, fd, fd_penalty, strict=True):
+        np.testing.assert_allclose(step, -min(1.0, 1.0 / lam) * (ref + ref_penalty), atol=1e-7)
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.1, 1.0])
@@ -212,32 +221,52 @@ def test_paper_potential_scale_is_lam_and_learning_rate(model_and_data, monkeypa
 
 
 def test_centered_step_is_gradient_step_in_centered_coordinates(model_and_data, rng):
-    """Finite differences of KL + eta R in the centered parameters (W, a_c, b_c)."""
+    """Finite differences of KL + eta R in the centered parameters (W, a_c, b_c).
+
+    Explicit on KL, implicit on eta R: the centered parameters move by minus
+    the KL gradient at the old point and the penalty gradient at the new one.
+    """
     model, X = model_and_data
     model.set_params(learning_rate=1.0, eta=0.01)
     model.visible_offset_ = rng.random(D)
     model.hidden_offset_ = rng.random(H)
     mu, beta = model.visible_offset_, model.hidden_offset_
-    W0, a0, b0 = (p.copy() for p in model._parameters())
-    centered = [W0.copy(), a0 + W0.T @ beta, b0 + W0 @ mu]  # a = a_c - W^T beta, ...
 
-    def objective():
-        W, a_c, b_c = centered
-        model.components_ = W
-        model.intercept_visible_ = a_c - W.T @ beta
-        model.intercept_hidden_ = b_c - W @ mu
-        penalty = model.eta * (np.sum(W**2) + np.sum(model.intercept_visible_**2))
-        return -model.log_likelihood(X).mean() + penalty
+    def to_centered():
+        W, a, b = model._parameters()
+        return [W.copy(), a + W.T @ beta, b + W @ mu]  # a = a_c - W^T beta, ...
 
-    grad_c = _finite_differences(objective, centered)
-    model.components_, model.intercept_visible_, model.intercept_hidden_ = W0, a0, b0
-    # Move the centered parameters by -grad_c and map back to the plain ones.
-    W1 = W0 - grad_c[0]
-    expected = (W1 - W0, (centered[1] - grad_c[1] - W1.T @ beta) - a0,
-                (centered[2] - grad_c[2] - W1 @ mu) - b0)
-    change = _step_change(model, X, pretraining=True, exact=True)
-    for step, ref in zip(change, expected, strict=True):
-        np.testing.assert_allclose(step, ref, atol=1e-7)
+    def centered_gradient(fun, centered):
+        def objective():
+            W, a_c, b_c = centered
+            model.components_ = W
+            model.intercept_visible_ = a_c - W.T @ beta
+            model.intercept_hidden_ = b_c - W @ mu
+            return fun()
+
+        saved = [p.copy() for p in model._parameters()]
+        grad = _finite_differences(objective, centered)
+        model.components_, model.intercept_visible_, model.intercept_hidden_ = saved
+        return grad
+
+    before = to_centered()
+    grad_kl = centered_gradient(lambda: -model.log_likelihood(X).mean(), before)
+    _step_change(model, X, pretraining=True, exact=True)
+    after = to_centered()
+    grad_penalty = centered_gradient(lambda: _penalty(model), [p.copy() for p in after])
+    for new, old, g_kl, g_penalty in zip(after, before, grad_kl, grad_penalty, strict=True):
+        np.testing.assert_allclose(new - old, -(g_kl + g_penalty), atol=1e-7)
+
+
+def test_large_containment_step_is_stable():
+    """eta = 1e-2 at the default 400 hidden units and learning rate: the penalty's
+    curvature 2 eta (1 + |beta|**2) in the centered coordinates exceeds 2 /
+    learning_rate, and an explicit step on it diverged here within 90 updates."""
+    X = load_mnist_small(source="digits", return_X_y=True)[0][:60]
+    model = WassersteinRBM(eta=1e-2, n_pretrain_iter=100, n_iter=0, random_state=0).fit(X)
+    beta = model.hidden_offset_
+    assert model.learning_rate * 2 * model.eta * (1 + beta @ beta) > 2
+    assert all(np.abs(p).max() < 20 for p in model._parameters())
 
 
 # ------------------------------------------------------------------- training
@@ -450,7 +479,7 @@ def test_exact_refuses_large_dimension():
 
 def test_divergence_is_a_clear_error(rng):
     X = _binary_data(rng)
-    model = WassersteinRBM(n_components=3, learning_rate=1e9, n_pretrain_iter=20,
+    model = WassersteinRBM(n_components=3, learning_rate=1e9, eta=0.0, n_pretrain_iter=20,
                            random_state=0)
     with pytest.raises(FloatingPointError, match="diverged"):
         model.fit(X)

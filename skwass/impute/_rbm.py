@@ -262,7 +262,13 @@ class RBMImputer(_FitsOnMissing, TransformerMixin, BaseEstimator):
     estimator : estimator or None, default=None
         A Bernoulli RBM (:class:`~skwass.neural_network.WassersteinRBM` or
         :class:`sklearn.neural_network.BernoulliRBM`); ``None`` is
-        ``WassersteinRBM()``.
+        ``WassersteinRBM()``, the paper's model (400 hidden units, full
+        batch). Each of its fine-tuning updates solves an ``n_samples x
+        n_samples`` Sinkhorn problem, so it suits a few thousand rows at
+        most; for more, pass a lighter model, such as a minibatch
+        ``WassersteinRBM(n_components=64, batch_size=256)`` or a
+        ``BernoulliRBM`` (``benchmarks/bench_impute.py`` compares them on
+        the 8 x 8 digits).
     strategy : {"mode", "mean", "sample"}, default="mode"
         Most probable completion, marginal probabilities ``P(x_i = 1 | known)``
         (the completion minimizing the expected squared error, and what
@@ -444,7 +450,8 @@ class RBMDenoiser(_FitsOnMissing, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     estimator : estimator or None, default=None
-        A Bernoulli RBM; ``None`` is ``WassersteinRBM()``.
+        A Bernoulli RBM; ``None`` is ``WassersteinRBM()`` (see
+        :class:`RBMImputer` for its cost and lighter choices).
     columns : array-like of int or None, default=None
         The ``k`` entries where the flips may be; ``None`` is all of them.
     n_flips : int, default=1
