@@ -31,7 +31,7 @@ from skwass.mke._engine import _warn_max_iter
 from skwass.neural_network._generator import MLPGenerator, check_codes, check_output_range
 from skwass.neural_network._layers import ACTIVATIONS, DenseNetwork
 from skwass.ot import mixture_mmd
-from skwass.utils._optimizers import AdamOptimizer
+from skwass.utils._optimizers import AdamOptimizer, NoImprovementStopper
 from skwass.utils._threads import _with_thread_limits
 
 # The bandwidths C of the IMQ kernels C / (C + |z - z'|^2) summed by the MMD:
@@ -333,6 +333,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         return value, np.concatenate([grad_enc, grad_dec])
 
     def _epoch(self, X):
+        """One pass of Adam steps over shuffled minibatches; sets ``loss_`` and ``n_iter_``."""
         order = self._rng.permutation(X.shape[0])
         values = []
         for start, stop in _minibatches(X.shape[0], self.batch_size):
@@ -340,7 +341,10 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                                           return_grad=True)
             self._optimizer.update_params([self._state], [grad])
             values.append(value)
-        return float(np.mean(values))
+        self.loss_ = float(np.mean(values))
+        self.n_iter_ += 1
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, objective = {self.loss_:.6g}")
 
     def _check_data(self, X, reset):
         return check_output_range(self, X, reset, ensure_min_samples=2 if reset else 1)
@@ -373,18 +377,11 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """
         X = self._check_data(X, reset=True)
         self._start(X)
-        best, stall = np.inf, 0
+        stopper = NoImprovementStopper(self.tol, self.n_iter_no_change)
         for _ in range(self.max_iter):
-            self.loss_ = self._epoch(X)
-            self.n_iter_ += 1
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, objective = {self.loss_:.6g}")
-            if self.loss_ < best - self.tol:
-                best, stall = self.loss_, 0
-            else:
-                stall += 1
-                if stall >= self.n_iter_no_change:
-                    break
+            self._epoch(X)
+            if stopper.should_stop(self.loss_):
+                break
         else:
             _warn_max_iter("adam", self.max_iter)
         self._set_fitted(self._state)
@@ -413,10 +410,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         X = self._check_data(X, reset=first_call)
         if first_call:
             self._start(X)
-        self.loss_ = self._epoch(X)
-        self.n_iter_ += 1
-        if self.verbose:
-            print(f"Iteration {self.n_iter_}, objective = {self.loss_:.6g}")
+        self._epoch(X)
         self._set_fitted(self._state)
         return self
 
