@@ -20,7 +20,7 @@ busy machine, ``--n-jobs 1`` avoids the BLAS threads waiting for each other).
 """
 
 import argparse
-import time
+import timeit
 
 import numpy as np
 
@@ -32,12 +32,7 @@ from skwass.utils import thread_limits
 
 def median_time(f, repeat):
     f()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median(timeit.repeat(f, number=1, repeat=repeat)))
 
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
