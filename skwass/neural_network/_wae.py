@@ -101,8 +101,11 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     moments; here the output biases start at the prior means, which puts each
     component's codes around its prior mode from the first step, and at a
     small encoder standard deviation (``prior_std / 100``), from which the
-    MMD widens it. The paper's encoder and decoder are
-    convolutional; these are dense.
+    MMD widens it. The paper's networks differ: a convolutional network
+    for ``pi_k(x)``, small dense networks (two hidden layers of 32 units)
+    for ``mu_k(x)`` and ``sigma_k(x)``, batch normalization and a
+    convolutional decoder; here one dense encoder outputs all three, with no
+    batch normalization, and the decoder is dense.
 
     Parameters
     ----------
