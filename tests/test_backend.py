@@ -26,6 +26,7 @@ from skwass._kernels import _transforms
 from skwass._kernels._costs import METRIC_CODES
 from skwass.ot import (
     cost_matrix,
+    mixture_mmd,
     mmd,
     sinkhorn,
     sinkhorn_divergence,
@@ -405,6 +406,18 @@ def test_mmd_matches_cpu(rng, fake_device, kernel, unbiased):
     np.testing.assert_allclose(grad, cpu_grad, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="callable kernel"):
         mmd(to_device(X), Y, **{**options, "kernel": lambda P, Q: P @ Q.T})
+
+
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_mixture_mmd_matches_cpu(rng, fake_device, unbiased):
+    to_device, calls = fake_device
+    Z, Y = rng.normal(size=(6, 3, 2)), rng.normal(size=(5, 2))
+    weights = rng.dirichlet(np.ones(3), size=6)
+    options = dict(kernel="imq", bandwidth=[0.5, 2.0], unbiased=unbiased, return_grad=True)
+    out = mixture_mmd(to_device(Z), to_device(weights), to_device(Y), **options)
+    assert calls and {backend for _, backend in calls} == {"reference"}
+    for device_part, cpu_part in zip(out, mixture_mmd(Z, weights, Y, **options), strict=True):
+        np.testing.assert_allclose(device_part, cpu_part, rtol=1e-9, atol=1e-12)
 
 
 def test_symmetric_solver_matches_cpu(rng):

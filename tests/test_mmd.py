@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import energy_distance
 
-from skwass.ot import mmd
+from skwass.ot import mixture_mmd, mmd
 
 KERNELS = {
     "gaussian": lambda x, y, h: np.exp(-np.sum((x - y) ** 2) / (2 * h * h)),
@@ -200,4 +200,102 @@ def test_inputs_not_modified(rng):
     copies = [arr.copy() for arr in (X, Y, a, b, bandwidth)]
     mmd(X, Y, a, b, bandwidth=bandwidth, return_grad=True)
     for arr, copy in zip((X, Y, a, b, bandwidth), copies, strict=True):
+        np.testing.assert_array_equal(arr, copy)
+
+
+# -- mixture_mmd: codes grouped by data point ---------------------------------
+
+
+def mixture_reference(Z, weights, Y, kernel, bandwidths, unbiased):
+    """The grouped MMD^2 written out pair by pair, from its definition."""
+    if kernel == "energy":
+        bandwidths = [None]
+    def k(x, y):
+        return sum(KERNELS[kernel](x, y, h) for h in bandwidths)
+
+    n, n_components, _ = Z.shape
+    m = len(Y)
+    # The U-statistic drops the pairs of codes of one data point and Y's diagonal.
+    zz = sum(weights[i, a] * weights[j, b] * k(Z[i, a], Z[j, b])
+             for i in range(n) for j in range(n) if i != j or not unbiased
+             for a in range(n_components) for b in range(n_components))
+    yy = sum(k(Y[i], Y[j]) for i in range(m) for j in range(m) if i != j or not unbiased)
+    zy = sum(weights[i, a] * k(Z[i, a], Y[j])
+             for i in range(n) for a in range(n_components) for j in range(m))
+    if unbiased:
+        return zz / (n * (n - 1)) + yy / (m * (m - 1)) - 2 * zy / (n * m)
+    return zz / n**2 + yy / m**2 - 2 * zy / (n * m)
+
+
+def mixture_problem(rng, n=5, n_components=3, m=6, d=2):
+    Z, Y = rng.normal(size=(n, n_components, d)), rng.normal(size=(m, d)) + 0.5
+    return Z, rng.dirichlet(np.ones(n_components), size=n), Y
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "imq", "energy"])
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_mixture_value_and_gradients(rng, kernel, unbiased):
+    Z, weights, Y = mixture_problem(rng)
+    options = dict(kernel=kernel, bandwidth=[0.01, 0.5, 2.0, 50.0], unbiased=unbiased)
+    value, grad_Z, grad_weights = mixture_mmd(Z, weights, Y, return_grad=True, **options)
+    assert value == pytest.approx(
+        mixture_reference(Z, weights, Y, kernel, options["bandwidth"], unbiased), rel=1e-12)
+    assert mixture_mmd(Z, weights, Y, **options) == value
+    h = 1e-6
+    for array, grad, name in ((Z, grad_Z, "Z"), (weights, grad_weights, "weights")):
+        fd = np.zeros_like(array)
+        for idx in np.ndindex(*array.shape):
+            up, down = array.copy(), array.copy()
+            up[idx] += h
+            down[idx] -= h
+            fd[idx] = (mixture_mmd(**{"Z": Z, "weights": weights, "Y": Y, name: up}, **options)
+                       - mixture_mmd(**{"Z": Z, "weights": weights, "Y": Y, name: down},
+                                     **options)) / (2 * h)
+        np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-6 * np.abs(fd).max())
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "imq", "energy"])
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_mixture_of_one_component_is_mmd(rng, kernel, unbiased):
+    Z, _, Y = mixture_problem(rng, n_components=1)
+    options = dict(kernel=kernel, bandwidth=[0.5, 2.0], unbiased=unbiased, return_grad=True)
+    value, grad_Z, _ = mixture_mmd(Z, np.ones((5, 1)), Y, **options)
+    expected, expected_grad = mmd(Z[:, 0], Y, **options)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad_Z[:, 0], expected_grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "imq", "energy"])
+def test_mixture_v_statistic_is_the_weighted_mmd_of_all_codes(rng, kernel):
+    """Without dropped pairs the groups do not matter: mmd with weights[i, k] / n."""
+    Z, weights, Y = mixture_problem(rng)
+    value, grad_Z, _ = mixture_mmd(Z, weights, Y, kernel=kernel, return_grad=True)
+    expected, expected_grad = mmd(Z.reshape(-1, 2), Y, weights.ravel() / 5, kernel=kernel,
+                                  return_grad=True)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad_Z.reshape(-1, 2), expected_grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"Z": np.zeros((3, 2))}, "Z must be a 3-D"),
+     ({"Z": np.full((3, 2, 2), np.nan)}, "Z contains NaN"),
+     ({"weights": np.full((3, 3), 1 / 3)}, "weights must have shape"),
+     ({"weights": [[1.5, -0.5]] * 3}, "weights has negative"),
+     ({"Y": np.zeros((4, 3))}, "features"),
+     ({"Y": np.zeros((1, 2)), "unbiased": True}, "at least 2"),
+     ({"bandwidth": 0.0}, "bandwidth"),
+     ({"kernel": "laplace"}, "kernel")],
+)
+def test_mixture_bad_input(kwargs, match):
+    problem = {"Z": np.zeros((3, 2, 2)), "weights": np.full((3, 2), 0.5), "Y": np.ones((4, 2))}
+    with pytest.raises(ValueError, match=match):
+        mixture_mmd(**{**problem, **kwargs})
+
+
+def test_mixture_inputs_not_modified(rng):
+    Z, weights, Y = mixture_problem(rng)
+    copies = [arr.copy() for arr in (Z, weights, Y)]
+    mixture_mmd(Z, weights, Y, kernel="imq", unbiased=True, return_grad=True)
+    for arr, copy in zip((Z, weights, Y), copies, strict=True):
         np.testing.assert_array_equal(arr, copy)

@@ -34,7 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skwass._backend._device import CPU, Device
 from skwass.ot import mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
 from skwass.ot._sinkhorn import plan_cost_gradient
-from skwass.utils._optimizers import AdamOptimizer, SGDOptimizer
+from skwass.utils._optimizers import AdamOptimizer, NoImprovementStopper, SGDOptimizer
 
 LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
 # Losses computed on a device (the exact Wasserstein distance needs POT, on the host).
@@ -374,7 +374,7 @@ def _minibatch_descent(solver, model, theta, Y, loss, draw_noise, bounds, max_it
     """
     state = MinibatchState(theta, solver)
     n_data = Y.shape[0]
-    best, stall = np.inf, 0
+    stopper = NoImprovementStopper(tol, n_iter_no_change)
     for it in range(1, max_iter + 1):
         if epochs:
             value = average = minibatch_epoch(state, model, draw_noise, Y, loss, bounds,
@@ -390,11 +390,7 @@ def _minibatch_descent(solver, model, theta, Y, loss, draw_noise, bounds, max_it
             average = state.average
         if verbose:
             print(f"Iteration {it}, loss = {value:.6g}")
-        if average < best - tol:
-            best, stall = average, 0
-        else:
-            stall += 1
-            if stall >= n_iter_no_change:
-                return FitResult(state.theta, float(average), it, True)
+        if stopper.should_stop(average):
+            return FitResult(state.theta, float(average), it, True)
     _warn_max_iter(solver, max_iter)
     return FitResult(state.theta, float(average), max_iter, False)

@@ -27,12 +27,11 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skwass._backend import numpy_backend
 from skwass.mke._engine import _warn_max_iter
 from skwass.neural_network._generator import MLPGenerator, check_codes, check_output_range
 from skwass.neural_network._layers import ACTIVATIONS, DenseNetwork
-from skwass.ot._mmd import _kernel_and_slope
-from skwass.utils._optimizers import AdamOptimizer
+from skwass.ot import mixture_mmd
+from skwass.utils._optimizers import AdamOptimizer, NoImprovementStopper
 from skwass.utils._threads import _with_thread_limits
 
 # The bandwidths C of the IMQ kernels C / (C + |z - z'|^2) summed by the MMD:
@@ -70,57 +69,6 @@ def simplex_means(n_clusters, n_components, distance):
     return means * (distance / np.sqrt(2.0))
 
 
-def mixture_mmd(Z, weights, Y, kernel="imq", bandwidth=IMQ_SCALES):
-    """Unbiased MMD^2 between a mixture posterior aggregated over data points and a sample.
-
-    Data point ``i`` contributes the codes ``Z[i, k]`` with weights
-    ``weights[i, k]`` (each row sums to 1); the aggregated posterior is
-    ``sum_ik weights[i, k] delta(Z[i, k]) / n``. The U-statistic of Gretton
-    et al. (2012) drops the pairs of codes from the same data point (they are
-    not independent draws) and the diagonal of the ``Y`` sample, as
-    :func:`skwass.ot.mmd` with ``unbiased=True`` does for one code per point.
-
-    Parameters
-    ----------
-    Z : ndarray of shape (n, n_clusters, d)
-    weights : ndarray of shape (n, n_clusters)
-    Y : ndarray of shape (m, d)
-        Sample of the prior.
-    kernel : {"imq", "gaussian"}, default="imq"
-    bandwidth : sequence of float, default=IMQ_SCALES
-        The kernel is the sum over these bandwidths (see :func:`skwass.ot.mmd`).
-
-    Returns
-    -------
-    mmd2 : float
-    grad_Z : ndarray of shape (n, n_clusters, d)
-    grad_weights : ndarray of shape (n, n_clusters)
-        Gradients of ``mmd2`` (the weights taken as free, not renormalized).
-    """
-    n, n_clusters, d = Z.shape
-    m = Y.shape[0]
-    codes = Z.reshape(n * n_clusters, d)
-    # Centering keeps the squared distances accurate (see skwass.ot.mmd).
-    center = Y.mean(axis=0)
-    codes, Y = codes - center, Y - center
-    bandwidths = list(np.atleast_1d(bandwidth))
-    K_zz, S_zz = _kernel_and_slope(numpy_backend, codes, codes, kernel, bandwidths, same=True)
-    K_yy, _ = _kernel_and_slope(numpy_backend, Y, Y, kernel, bandwidths, same=True)
-    K_zy, S_zy = _kernel_and_slope(numpy_backend, codes, Y, kernel, bandwidths, same=False)
-    point = np.repeat(np.arange(n), n_clusters)
-    other_point = (point[:, None] != point[None, :]) * (1.0 / (n * (n - 1)))
-    w = weights.ravel()
-    W_zz = np.outer(w, w) * other_point
-    value = float((W_zz * K_zz).sum() + (K_yy.sum() - np.trace(K_yy)) / (m * (m - 1))
-                  - 2.0 * (w @ K_zy).sum() / (n * m))
-    # d/dz_a sum_ab W_ab k(z_a, z_b) = 2 sum_b W_ab S_ab (z_a - z_b): W and k symmetric.
-    G = 2.0 * W_zz * S_zz
-    G_zy = (-2.0 / (n * m)) * w[:, None] * S_zy
-    grad_Z = (G.sum(axis=1) + G_zy.sum(axis=1))[:, None] * codes - G @ codes - G_zy @ Y
-    grad_w = 2.0 * (other_point * K_zz) @ w - (2.0 / (n * m)) * K_zy.sum(axis=1)
-    return value, grad_Z.reshape(Z.shape), grad_w.reshape(weights.shape)
-
-
 def _minibatches(n_samples, batch_size):
     """``(start, stop)`` of consecutive minibatches; a last one of a single row,
     which has no U-statistic, joins the one before."""
@@ -153,8 +101,11 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     moments; here the output biases start at the prior means, which puts each
     component's codes around its prior mode from the first step, and at a
     small encoder standard deviation (``prior_std / 100``), from which the
-    MMD widens it. The paper's encoder and decoder are
-    convolutional; these are dense.
+    MMD widens it. The paper's networks differ: a convolutional network
+    for ``pi_k(x)``, small dense networks (two hidden layers of 32 units)
+    for ``mu_k(x)`` and ``sigma_k(x)``, batch normalization and a
+    convolutional decoder; here one dense encoder outputs all three, with no
+    batch normalization, and the decoder is dense.
 
     Parameters
     ----------
@@ -361,7 +312,9 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         residual = act_dec[-1].reshape(n, self.n_clusters, -1) - X[:, None, :]
         sq_error = np.einsum("ikp,ikp->ik", residual, residual)
         prior_sample, _ = self._draw_prior(rng, n)
-        mmd2, grad_Z, grad_pi = mixture_mmd(Z, pi, prior_sample, self.kernel, IMQ_SCALES)
+        mmd2, grad_Z, grad_pi = mixture_mmd(Z, pi, prior_sample, kernel=self.kernel,
+                                              bandwidth=IMQ_SCALES, unbiased=True,
+                                              return_grad=True)
         value = float((pi * sq_error).sum() / n + self.lam * mmd2)
         if not np.isfinite(value):
             raise FloatingPointError(
@@ -383,6 +336,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         return value, np.concatenate([grad_enc, grad_dec])
 
     def _epoch(self, X):
+        """One pass of Adam steps over shuffled minibatches; sets ``loss_`` and ``n_iter_``."""
         order = self._rng.permutation(X.shape[0])
         values = []
         for start, stop in _minibatches(X.shape[0], self.batch_size):
@@ -390,7 +344,10 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                                           return_grad=True)
             self._optimizer.update_params([self._state], [grad])
             values.append(value)
-        return float(np.mean(values))
+        self.loss_ = float(np.mean(values))
+        self.n_iter_ += 1
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, objective = {self.loss_:.6g}")
 
     def _check_data(self, X, reset):
         return check_output_range(self, X, reset, ensure_min_samples=2 if reset else 1)
@@ -423,18 +380,11 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """
         X = self._check_data(X, reset=True)
         self._start(X)
-        best, stall = np.inf, 0
+        stopper = NoImprovementStopper(self.tol, self.n_iter_no_change)
         for _ in range(self.max_iter):
-            self.loss_ = self._epoch(X)
-            self.n_iter_ += 1
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, objective = {self.loss_:.6g}")
-            if self.loss_ < best - self.tol:
-                best, stall = self.loss_, 0
-            else:
-                stall += 1
-                if stall >= self.n_iter_no_change:
-                    break
+            self._epoch(X)
+            if stopper.should_stop(self.loss_):
+                break
         else:
             _warn_max_iter("adam", self.max_iter)
         self._set_fitted(self._state)
@@ -463,10 +413,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         X = self._check_data(X, reset=first_call)
         if first_call:
             self._start(X)
-        self.loss_ = self._epoch(X)
-        self.n_iter_ += 1
-        if self.verbose:
-            print(f"Iteration {self.n_iter_}, objective = {self.loss_:.6g}")
+        self._epoch(X)
         self._set_fitted(self._state)
         return self
 

@@ -7,7 +7,7 @@ Conventions: potentials are in cost units and the entropic plan is
 from skwass.ot._costs import cost_matrix
 from skwass.ot._divergence import sinkhorn_divergence, sinkhorn_loss
 from skwass.ot._exact import wasserstein
-from skwass.ot._mmd import mmd
+from skwass.ot._mmd import mixture_mmd, mmd
 from skwass.ot._sinkhorn import (
     SinkhornResult,
     centered_potential,
@@ -19,6 +19,7 @@ __all__ = [
     "SinkhornResult",
     "centered_potential",
     "cost_matrix",
+    "mixture_mmd",
     "mmd",
     "sinkhorn",
     "sinkhorn_divergence",

@@ -103,3 +103,34 @@ class SGDOptimizer:
         self.t += 1
         for param, grad in zip(params, grads, strict=True):
             param -= self.learning_rate * grad
+
+
+class NoImprovementStopper:
+    """Stop once a loss has not improved by ``tol`` for ``n_iter_no_change`` iterations.
+
+    The early-stopping rule of scikit-learn's MLPs, shared by the minibatch
+    fits of skwass.
+
+    Parameters
+    ----------
+    tol : float
+    n_iter_no_change : int
+
+    Examples
+    --------
+    >>> stopper = NoImprovementStopper(tol=0.1, n_iter_no_change=2)
+    >>> [stopper.should_stop(loss) for loss in (1.0, 0.5, 0.45, 0.44, 0.3)]
+    [False, False, False, True, False]
+    """
+
+    def __init__(self, tol, n_iter_no_change):
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
+        self.best, self.n_stalled = np.inf, 0
+
+    def should_stop(self, loss):
+        """Record this iteration's ``loss``; True when the fit should stop."""
+        if loss < self.best - self.tol:
+            self.best, self.n_stalled = loss, 0
+            return False
+        self.n_stalled += 1
+        return self.n_stalled >= self.n_iter_no_change
