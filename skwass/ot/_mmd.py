@@ -47,10 +47,9 @@ def _kernel_and_slope(backend, P, Q, kernel, bandwidths, same):
     slope = xp.zeros_like(sq_dist)
     # With the GM-WAE's 15 bandwidths and 1000 codes these passes are its
     # training cost, bound by memory traffic: in place, and on the CPU over
-    # blocks of rows that stay in cache through all the bandwidths (with the
-    # gradients, 2 to 3.6 times faster at 1000 x 100 codes with one thread
-    # than without blocks and with temporaries: benchmarks/bench_wae.py). On
-    # a GPU, one block.
+    # blocks of rows that stay in cache through all the bandwidths (timed
+    # against whole-matrix temporaries by benchmarks/bench_wae.py). On a GPU,
+    # one block.
     n_rows = P.shape[0] if backend.name != "numpy" else max(1, _BLOCK_ENTRIES // Q.shape[0])
     k, buffer = xp.empty((n_rows, Q.shape[0])), xp.empty((n_rows, Q.shape[0]))
     for start in range(0, P.shape[0], n_rows):
