@@ -92,7 +92,7 @@ def test_block_ctransform_against_logsumexp(rng):
     x_cluster = (np.arange(50) >= 30).astype(np.int64)
     G = rng.normal(size=300) * 5
     log_b = np.log(rng.uniform(0.1, 1, size=300))
-    F = ctransform_blocks(X, x_cluster, Y, *ranges, G, log_b, 0.3, 0)
+    F = ctransform_blocks(X, x_cluster, Y, ranges, G, log_b, 0.3, 0)
     C = ((X[:, None] - Y[None]) ** 2).sum(axis=2)
     kept = [np.r_[0:150, 200:300], np.r_[150:200]]
     for i in range(50):

@@ -24,8 +24,6 @@ widths.
 import numpy as np
 
 from skwass._backend import numpy_backend as backend
-from skwass._kernels._log_domain import _average_step
-from skwass._kernels._relaxation import OMEGA_MAX, adapt_omega, relax_potential, restart_relaxation
 
 # Fewer points per cell than this on average makes the blocks too small to
 # vectorize, and the coarse problem too large to solve densely.
@@ -161,36 +159,22 @@ class BlockProblem:
                                          log_A, self.eps, self.metric)
 
     def iterate(self, f, g, tol, max_iter):
-        """Over-relaxed log-domain Sinkhorn on the kept blocks, in place.
-
-        The loop of :func:`~skwass._kernels._log_domain.sinkhorn_points` with
-        block c-transforms; returns the number of iterations and leaves ``f``
-        the exact c-transform of ``g``.
-        """
-        X, Y, eps = self.X, self.Y, self.eps
-        omega, cap, err_start, it = 1.0, OMEGA_MAX, -1.0, 0
-        while it < max_iter:
-            err = relax_potential(f, self.rows(g), X.log_w, eps, omega)
-            err += relax_potential(g, self.cols(f), Y.log_w, eps, omega)
-            it += 1
-            if not err < np.inf:
-                f[:] = self.rows(g)
-                omega, cap, err_start = restart_relaxation(cap)
-                continue
-            if err <= tol:
-                break
-            omega, cap, err_start = adapt_omega(it, err, err_start, omega, cap)
-        f[:] = self.rows(g)
+        """Over-relaxed log-domain Sinkhorn on the kept blocks, in place
+        (:func:`~skwass._kernels._log_domain.sinkhorn_blocks`); returns the number
+        of iterations and leaves ``f`` the exact c-transform of ``g``."""
+        X, Y = self.X, self.Y
+        it, _ = backend.sinkhorn_blocks(X.points, X.cluster, Y.points, Y.cluster,
+                                        self.row_ranges, self.col_ranges, X.log_w, Y.log_w,
+                                        self.eps, f, g, tol, max_iter, self.metric)
         return it
 
     def iterate_symmetric(self, f, tol, max_iter):
         """Symmetric updates ``f <- (f + T f) / 2`` for ``OT(a, a)`` (``Y`` is ``X``), as
         :func:`~skwass._kernels._log_domain.sinkhorn_symmetric`."""
-        it = 0
-        while it < max_iter:
-            it += 1
-            if _average_step(f, self.rows(f), self.X.log_w, self.eps) <= tol:
-                break
+        X = self.X
+        it, _ = backend.sinkhorn_symmetric_blocks(X.points, X.cluster, self.row_ranges,
+                                                  X.log_w, self.eps, f, tol, max_iter,
+                                                  self.metric)
         return it
 
 
