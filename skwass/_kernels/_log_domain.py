@@ -8,6 +8,7 @@ logs) are allowed.
 import numba
 import numpy as np
 
+from skwass._kernels._blocks import all_pairs, ctransform_blocks
 from skwass._kernels._relaxation import (
     OMEGA_MAX,
     adapt_omega,
@@ -16,7 +17,6 @@ from skwass._kernels._relaxation import (
     restart_relaxation,
     side_error,
 )
-from skwass._kernels._blocks import all_pairs, ctransform_blocks
 from skwass._kernels._transforms import (
     ctransform_cols_serial,
     ctransform_rows,

@@ -11,6 +11,7 @@ that compute costs from points are in :mod:`skwass._kernels._blocks`.
 import numba
 import numpy as np
 
+from skwass._kernels import serial_and_parallel
 from skwass._kernels._math import fast_exp
 
 
@@ -41,34 +42,29 @@ def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
     return mass, cost
 
 
-@numba.njit(cache=True)
-def _row_shift(G, log_b, eps):
-    """``log_b_j + G_j / eps``: the part of the row c-transform's exponent shared by all rows."""
+def _ctransform_rows(C, G, log_b, eps, out):
+    """``out_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``."""
     shift = np.empty(G.shape[0], dtype=np.float64)
     for j in range(G.shape[0]):
         shift[j] = log_b[j] + G[j] / eps
-    return shift
+    inv_eps = 1.0 / eps
+    for i in numba.prange(C.shape[0]):
+        top = -np.inf
+        for j in range(C.shape[1]):
+            z = shift[j] - C[i, j] * inv_eps
+            if z > top:
+                top = z
+        out[i] = -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
+
+
+_ctransform_rows_parallel, ctransform_rows_serial = serial_and_parallel(_ctransform_rows)
 
 
 @numba.njit(cache=True)
-def _ctransform_row(C, i, shift, eps):
-    """``-eps * log sum_j exp(shift_j - C_ij / eps)``: row ``i`` of the transform."""
-    inv_eps = 1.0 / eps
-    top = -np.inf
-    for j in range(C.shape[1]):
-        z = shift[j] - C[i, j] * inv_eps
-        if z > top:
-            top = z
-    return -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
-
-
-@numba.njit(cache=True, parallel=True)
 def ctransform_rows(C, G, log_b, eps):
     """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``, rows in parallel."""
-    shift = _row_shift(G, log_b, eps)
     F = np.empty(C.shape[0], dtype=np.float64)
-    for i in numba.prange(C.shape[0]):
-        F[i] = _ctransform_row(C, i, shift, eps)
+    _ctransform_rows_parallel(C, G, log_b, eps, F)
     return F
 
 
@@ -117,18 +113,13 @@ def plan_matrix(C, F, G, log_a, log_b, eps):
 _STAT_CHUNKS = 16
 
 
-@numba.njit(cache=True)
-def _statistics_buffers(n, m):
-    """Per-chunk cost and column sums, row sums, and the rows per chunk."""
-    return (np.zeros(_STAT_CHUNKS), np.zeros(n), np.zeros((_STAT_CHUNKS, m)),
-            (n + _STAT_CHUNKS - 1) // _STAT_CHUNKS)
-
-
-@numba.njit(cache=True, parallel=True)
-def plan_statistics(C, F, G, log_a, log_b, eps):
+def _plan_statistics(C, F, G, log_a, log_b, eps):
     """Return ``(<P, C>, row sums, column sums)`` of the plan without storing it."""
     n, m = C.shape
-    cost, rows, cols, chunk = _statistics_buffers(n, m)
+    cost = np.zeros(_STAT_CHUNKS)
+    rows = np.zeros(n)
+    cols = np.zeros((_STAT_CHUNKS, m))
+    chunk = (n + _STAT_CHUNKS - 1) // _STAT_CHUNKS
     inv_eps = 1.0 / eps
     for t in numba.prange(_STAT_CHUNKS):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
@@ -137,12 +128,7 @@ def plan_statistics(C, F, G, log_a, log_b, eps):
     return cost.sum(), rows, cols.sum(axis=0)
 
 
-@numba.njit(cache=True)
-def ctransform_rows_serial(C, G, log_b, eps, out):
-    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange): same rows."""
-    shift = _row_shift(G, log_b, eps)
-    for i in range(C.shape[0]):
-        out[i] = _ctransform_row(C, i, shift, eps)
+plan_statistics, plan_statistics_serial = serial_and_parallel(_plan_statistics)
 
 
 @numba.njit(cache=True)
