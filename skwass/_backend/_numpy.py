@@ -272,6 +272,7 @@ def cost_gradient(G, X, Y, metric):
 # ---------------------------------------------------------------------------
 
 point_ranges = _blocks.point_ranges
+blocks_within = _blocks.blocks_within
 transpose_blocks = _blocks.transpose_blocks
 
 
