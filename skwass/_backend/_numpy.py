@@ -79,7 +79,7 @@ _sinkhorn_symmetric_points = _serial_when_small(
     _log_domain.sinkhorn_symmetric_points, lambda X, *args: X.shape[0] ** 2
 )
 _pairwise_cost = _serial_when_small(_costs.pairwise_cost, _points_size)
-_contract_cost_gradient = _serial_when_small(_costs.contract_cost_gradient, _dense_size)
+_contract_cost_gradient = _serial_when_small(_blocks.contract_cost_gradient, _dense_size)
 
 
 def to_host(x):
@@ -312,4 +312,4 @@ def plan_rows_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, metric):
 def plan_cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, metric):
     """``sum_j P_ij grad_x c(x_i, y_j)`` over the kept part of the plan."""
     return _blocks.cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps,
-                                        _costs.METRIC_CODES[metric])
+                                        _costs.METRIC_CODES[metric], np.empty((0, 0)))

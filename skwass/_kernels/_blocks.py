@@ -364,12 +364,13 @@ def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, code):
 
 
 @numba.njit(cache=True, parallel=True)
-def cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, code):
+def cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, code, W):
     """``out_i = sum_j P_ij * d c(x_i, y_j) / d x_i`` over the kept blocks.
 
-    Costs and plan entries are computed block by block and never stored. 0 for
-    the Euclidean gradient at zero distance and for the sign of a zero
-    difference, as :func:`~skwass._kernels._costs.contract_cost_gradient`.
+    ``P`` is the plan of ``(F, G)``, its entries computed block by block and
+    never stored, or the given ``(n, m)`` matrix ``W`` unless that is empty.
+    0 for the Euclidean gradient at zero distance and for the sign of a zero
+    difference (valid subgradients).
     """
     rptr, lo, hi = ranges
     n, d = X.shape
@@ -388,7 +389,10 @@ def cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, code)
             costs = cost_buffer[:stop - start]
             plan = plan_buffer[:stop - start]
             _block_costs(X, i, Yt, start, code, costs)
-            _plan_block(costs, base, log_b[start:stop], G[start:stop], inv_eps, plan)
+            if W.shape[0] > 0:
+                plan[:] = W[i, start:stop]
+            else:
+                _plan_block(costs, base, log_b[start:stop], G[start:stop], inv_eps, plan)
             add_block_gradient(out[i], X[i], Yt[:, start:stop], costs, plan, code)
     return out
 
@@ -397,4 +401,15 @@ def cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, code)
 def plan_cost_gradient_points(X, Y, F, G, log_a, log_b, eps, code):
     """:func:`cost_gradient_blocks` on every pair (online mode)."""
     x_cluster, ranges = all_pairs(X.shape[0], Y.shape[0])
-    return cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, code)
+    return cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, code,
+                                np.empty((0, 0)))
+
+
+@numba.njit(cache=True)
+def contract_cost_gradient(W, X, Y, code):
+    """``out_i = sum_j W_ij * d c(x_i, y_j) / d x_i`` for a dense ``(n, m)`` matrix ``W``:
+    :func:`cost_gradient_blocks` on every pair."""
+    n, m = X.shape[0], Y.shape[0]
+    x_cluster, ranges = all_pairs(n, m)
+    return cost_gradient_blocks(X, x_cluster, Y, ranges, np.zeros(n), np.zeros(m),
+                                np.zeros(n), np.zeros(m), 1.0, code, W)
