@@ -114,40 +114,26 @@ def add_block_gradient(out, x, Yt, costs, plan, code):
 
 
 @numba.njit(cache=True)
-def _log_mass_bounds(lo, hi, base, y_loT, y_hiT, y_base, inv_eps, code, out):
-    """``out_j = base + y_base_j - c(box, box_j) / eps`` for one box ``(lo, hi)`` against
-    the boxes ``j`` of ``y_loT``, ``y_hiT`` (d, ny), the smallest cost between two
-    axis-aligned boxes being 0 when they overlap. Vectorized over ``j``."""
-    out[:] = 0.0
-    for k in range(lo.shape[0]):
-        for j in range(out.shape[0]):
-            gap = max(y_loT[k, j] - hi[k], lo[k] - y_hiT[k, j], 0.0)
-            out[j] += gap if code == CITYBLOCK else gap * gap
-    for j in range(out.shape[0]):
-        cost = np.sqrt(out[j]) if code == EUCLIDEAN else out[j]
-        out[j] = base + y_base[j] - cost * inv_eps
+def box_cost(lo1, hi1, lo2, hi2, code):
+    """Smallest cost between two axis-aligned boxes (0 when they overlap)."""
+    acc = 0.0
+    for k in range(lo1.shape[0]):
+        gap = max(lo2[k] - hi1[k], lo1[k] - hi2[k], 0.0)
+        acc += gap if code == CITYBLOCK else gap * gap
+    return np.sqrt(acc) if code == EUCLIDEAN else acc
 
 
-@numba.njit(cache=True)
-def _exps(x, out):
-    for j in range(x.shape[0]):
-        out[j] = fast_exp(x[j])
+@numba.njit(cache=True, inline="always")
+def _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy, inv_eps, code):
+    return log_A[cx] + log_B[cy] + (
+        x_top[cx] + y_top[cy] - box_cost(x_lo[cx], x_hi[cx], y_lo[cy], y_hi[cy], code)
+    ) * inv_eps
 
 
 # Bounds are binned this finely (in log units) to choose the cut; the bins span
 # _N_BINS * _BIN below the budget, the last one takes everything lower.
 _BIN = 0.25
 _N_BINS = 160
-
-
-@numba.njit(cache=True, inline="always")
-def _bin(bound, log_budget):
-    """The histogram bin of a bound, ``_N_BINS`` above the budget."""
-    if bound > log_budget:
-        return _N_BINS
-    if bound > log_budget - _N_BINS * _BIN:
-        return min(int((log_budget - bound) / _BIN), _N_BINS - 1)
-    return _N_BINS - 1
 
 
 @numba.njit(cache=True, parallel=True)
@@ -158,55 +144,49 @@ def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_b
     every entry ``a_i b_j exp((f_i + g_j - C_ij) / eps)`` of the pair of clusters
     ``(k, l)`` is at most ``a_i b_j exp((x_top_k + y_top_l - box_cost_kl) / eps)``,
     and the pair's mass at most ``A_k B_l`` times that exponential. A histogram
-    of the bounds (their sum and count per bin and cluster of ``X``) gives the
-    cut, the mass it drops and the kept pairs per cluster in one pass; a second
-    lists the kept pairs. Returns ``(ptr, idx, dropped)``: the kept pairs in
-    CSR form and the sum of the bounds of the dropped pairs, which bounds the
-    mass they carry.
+    of the bounds gives the cut. Returns ``(ptr, idx, dropped)``: the kept pairs
+    in CSR form and the sum of the bounds of the dropped pairs, which bounds
+    the mass they carry.
     """
     nx, ny = x_lo.shape[0], y_lo.shape[0]
     inv_eps = 1.0 / eps
-    y_loT = np.ascontiguousarray(y_lo.T)
-    y_hiT = np.ascontiguousarray(y_hi.T)
-    y_base = log_B + y_top * inv_eps
     hist = np.zeros((nx, _N_BINS))
-    # Pairs per bin; the last column counts those above the budget (always kept).
-    count = np.zeros((nx, _N_BINS + 1), dtype=np.int64)
     for cx in numba.prange(nx):
-        bound = np.empty(ny)
-        mass = np.empty(ny)
-        _log_mass_bounds(x_lo[cx], x_hi[cx], log_A[cx] + x_top[cx] * inv_eps, y_loT, y_hiT,
-                         y_base, inv_eps, code, bound)
-        _exps(bound, mass)
         for cy in range(ny):
-            k = _bin(bound[cy], log_budget)
-            count[cx, k] += 1
-            if k < _N_BINS:
-                hist[cx, k] += mass[cy]
-    binned = hist.sum(axis=0)
-    dropped = 0.0
+            bound = _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy,
+                                    inv_eps, code)
+            if bound <= log_budget:
+                k = min(int((log_budget - bound) / _BIN), _N_BINS - 1)
+                hist[cx, k] += np.exp(bound)
+    mass = hist.sum(axis=0)
+    total = 0.0
     cut_bin = _N_BINS
     for k in range(_N_BINS - 1, 0, -1):
-        if dropped + binned[k] > np.exp(log_budget):
+        if total + mass[k] > np.exp(log_budget):
             break
-        dropped += binned[k]
+        total += mass[k]
         cut_bin = k
-    # The pairs dropped are those of the bins from cut_bin to the last.
-    ptr = np.zeros(nx + 1, dtype=np.int64)
-    for cx in range(nx):
-        ptr[cx + 1] = ptr[cx] + count[cx, _N_BINS] + count[cx, :cut_bin].sum()
+    log_cut = log_budget - cut_bin * _BIN
+    counts = np.zeros(nx + 1, dtype=np.int64)
+    dropped = np.zeros(nx)
+    for cx in numba.prange(nx):
+        for cy in range(ny):
+            bound = _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy,
+                                    inv_eps, code)
+            if bound > log_cut:
+                counts[cx + 1] += 1
+            else:
+                dropped[cx] += np.exp(bound)
+    ptr = np.cumsum(counts)
     idx = np.empty(ptr[nx], dtype=np.int64)
     for cx in numba.prange(nx):
-        bound = np.empty(ny)
-        _log_mass_bounds(x_lo[cx], x_hi[cx], log_A[cx] + x_top[cx] * inv_eps, y_loT, y_hiT,
-                         y_base, inv_eps, code, bound)
         p = ptr[cx]
         for cy in range(ny):
-            k = _bin(bound[cy], log_budget)
-            if k < cut_bin or k == _N_BINS:
+            if _log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, cx, cy,
+                               inv_eps, code) > log_cut:
                 idx[p] = cy
                 p += 1
-    return ptr, idx, dropped
+    return ptr, idx, dropped.sum()
 
 
 @numba.njit(cache=True)
