@@ -57,13 +57,14 @@ def test_matches_dense_value_potentials_and_gradient(rng, metric, eps, d):
 def test_the_grid_leaves_pairs_out(rng):
     """A small eps keeps a minority of the pairs of cells (else nothing is saved)."""
     X, Y = _uniform(rng, 4000, 1), _uniform(rng, 4000, 1)
-    assert grid_cell(1e-5, "sqeuclidean", np.ones(1), 4000) == pytest.approx(32 / 4000)
+    # The kernel length sqrt(eps) is above the sparse floor (8 points per cell).
+    assert grid_cell(1e-5, "sqeuclidean", np.ones(1), 4000) == pytest.approx(np.sqrt(1e-5))
     a = b = np.full((1, 4000), 1 / 4000)
     res, problem = _solve_multiscale(numpy_backend, X, Y, a, b, 1e-5, "sqeuclidean", 1e-4,
                                      10_000, "auto", None)
     assert res.converged
     n_cells = len(problem.X.weight) * len(problem.Y.weight)
-    assert len(problem.pairs) < 0.1 * n_cells
+    assert len(problem.blocks[1]) < 0.1 * n_cells
     assert problem.dropped <= 0.05 * 1e-4
 
 
@@ -92,13 +93,42 @@ def test_block_ctransform_against_logsumexp(rng):
     x_cluster = (np.arange(50) >= 30).astype(np.int64)
     G = rng.normal(size=300) * 5
     log_b = np.log(rng.uniform(0.1, 1, size=300))
-    F = ctransform_blocks(X, x_cluster, Y, *ranges, G, log_b, 0.3, 0)
+    F = ctransform_blocks(X, x_cluster, Y, ranges, G, log_b, 0.3, 0)
     C = ((X[:, None] - Y[None]) ** 2).sum(axis=2)
     kept = [np.r_[0:150, 200:300], np.r_[150:200]]
     for i in range(50):
         cols = kept[x_cluster[i]]
         expected = -0.3 * logsumexp(log_b[cols] + (G[cols] - C[i, cols]) / 0.3)
         assert F[i] == pytest.approx(expected, rel=1e-13, abs=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+def test_block_selection_drops_least_mass_within_budget(rng, metric):
+    """Kept pairs against the bounds computed in NumPy: the dropped bounds sum to the
+    reported mass, within the budget, and every kept bound exceeds every dropped one
+    but for the width of a histogram bin."""
+    from skwass._kernels._blocks import _BIN, select_blocks
+    from skwass._kernels._costs import METRIC_CODES
+
+    nx, ny, d, eps, log_budget = 300, 250, 3, 0.01, np.log(5e-5)
+    lo_x, lo_y = rng.uniform(size=(nx, d)), rng.uniform(size=(ny, d))
+    hi_x = lo_x + rng.uniform(0, 0.1, size=(nx, d))
+    hi_y = lo_y + rng.uniform(0, 0.1, size=(ny, d))
+    top_x, top_y = rng.normal(size=nx) * 0.01, rng.normal(size=ny) * 0.01
+    log_A, log_B = np.log(rng.dirichlet(np.ones(nx))), np.log(rng.dirichlet(np.ones(ny)))
+    ptr, idx, dropped = select_blocks(lo_x, hi_x, top_x, log_A, lo_y, hi_y, top_y, log_B, eps,
+                                      log_budget, METRIC_CODES[metric])
+    gap = np.maximum(np.maximum(lo_y[None] - hi_x[:, None], lo_x[:, None] - hi_y[None]), 0)
+    cost = (gap if metric == "cityblock" else gap**2).sum(axis=2)
+    cost = np.sqrt(cost) if metric == "euclidean" else cost
+    bound = log_A[:, None] + log_B[None] + (top_x[:, None] + top_y[None] - cost) / eps
+    kept = np.zeros((nx, ny), dtype=bool)
+    for k in range(nx):
+        kept[k, idx[ptr[k]:ptr[k + 1]]] = True
+    assert 0 < kept.sum() < kept.size
+    assert dropped == pytest.approx(np.exp(bound[~kept]).sum(), rel=1e-12)
+    assert dropped <= np.exp(log_budget)
+    assert bound[kept].min() > bound[~kept].max() - _BIN
 
 
 def test_clusters_sort_points_and_keep_their_mass(rng):

@@ -221,8 +221,8 @@ def test_online_kernels_over_several_blocks(rng, dtype, metric):
     """
     from scipy.special import logsumexp
 
+    from skwass._kernels._blocks import ctransform_points, plan_statistics_points
     from skwass._kernels._costs import METRIC_CODES
-    from skwass._kernels._transforms import ctransform_points, plan_statistics_points
 
     X = rng.normal(size=(37, 5)).astype(dtype)
     Y = rng.normal(size=(600, 5)).astype(dtype)

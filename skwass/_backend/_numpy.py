@@ -69,9 +69,8 @@ _ctransform_rows = _serial_when_small(_transforms.ctransform_rows, _dense_size)
 _ctransform_cols = _serial_when_small(_transforms.ctransform_cols, _dense_size)
 _plan_matrix = _serial_when_small(_transforms.plan_matrix, _dense_size)
 _plan_statistics = _serial_when_small(_transforms.plan_statistics, _dense_size)
-_plan_statistics_points = _serial_when_small(_transforms.plan_statistics_points,
-                                             _points_size)
-_plan_cost_gradient_points = _serial_when_small(_transforms.plan_cost_gradient_points,
+_plan_statistics_points = _serial_when_small(_blocks.plan_statistics_points, _points_size)
+_plan_cost_gradient_points = _serial_when_small(_blocks.plan_cost_gradient_points,
                                                 _points_size)
 _sinkhorn_scaling = _serial_when_small(_scaling_on_all_threads, _dense_size)
 _sinkhorn_points = _serial_when_small(_log_domain.sinkhorn_points, _points_size)
@@ -80,7 +79,7 @@ _sinkhorn_symmetric_points = _serial_when_small(
     _log_domain.sinkhorn_symmetric_points, lambda X, *args: X.shape[0] ** 2
 )
 _pairwise_cost = _serial_when_small(_costs.pairwise_cost, _points_size)
-_contract_cost_gradient = _serial_when_small(_costs.contract_cost_gradient, _dense_size)
+_contract_cost_gradient = _serial_when_small(_blocks.contract_cost_gradient, _dense_size)
 
 
 def to_host(x):
@@ -273,6 +272,7 @@ def cost_gradient(G, X, Y, metric):
 # ---------------------------------------------------------------------------
 
 point_ranges = _blocks.point_ranges
+blocks_within = _blocks.blocks_within
 transpose_blocks = _blocks.transpose_blocks
 
 
@@ -285,17 +285,31 @@ def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_b
 
 def ctransform_blocks(X, x_cluster, Y, ranges, G, log_b, eps, metric):
     """Row c-transform over the kept point ranges ``(rptr, lo, hi)`` of each cluster."""
-    return _blocks.ctransform_blocks(X, x_cluster, Y, *ranges, G, log_b, eps,
+    return _blocks.ctransform_blocks(X, x_cluster, Y, ranges, G, log_b, eps,
                                      _costs.METRIC_CODES[metric])
+
+
+def sinkhorn_blocks(X, x_cluster, Y, y_cluster, rows, cols, log_a, log_b, eps, F, G, tol,
+                    max_iter, metric):
+    """:func:`sinkhorn_points` over the kept point ranges: ``rows`` those of ``X``'s
+    clusters, ``cols`` those of ``Y``'s. Returns ``(n_iter, marginal_error)``."""
+    return _log_domain.sinkhorn_blocks(X, x_cluster, Y, y_cluster, rows, cols, log_a, log_b,
+                                       eps, F, G, tol, max_iter, _costs.METRIC_CODES[metric])
+
+
+def sinkhorn_symmetric_blocks(X, x_cluster, ranges, log_a, eps, F, tol, max_iter, metric):
+    """:func:`sinkhorn_symmetric_points` over the kept point ranges: ``(n_iter, error)``."""
+    return _log_domain.sinkhorn_symmetric_blocks(X, x_cluster, ranges, log_a, eps, F, tol,
+                                                 max_iter, _costs.METRIC_CODES[metric])
 
 
 def plan_rows_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, metric):
     """Row sums and ``<P, C>`` of the kept part of the plan."""
-    return _blocks.plan_rows_blocks(X, x_cluster, Y, *ranges, F, G, log_a, log_b, eps,
+    return _blocks.plan_rows_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps,
                                     _costs.METRIC_CODES[metric])
 
 
 def plan_cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps, metric):
     """``sum_j P_ij grad_x c(x_i, y_j)`` over the kept part of the plan."""
-    return _blocks.cost_gradient_blocks(X, x_cluster, Y, *ranges, F, G, log_a, log_b, eps,
-                                        _costs.METRIC_CODES[metric])
+    return _blocks.cost_gradient_blocks(X, x_cluster, Y, ranges, F, G, log_a, log_b, eps,
+                                        _costs.METRIC_CODES[metric], np.empty((0, 0)))

@@ -5,7 +5,7 @@ import numpy as np
 
 from skwass._kernels._log_domain import sinkhorn_log_serial
 from skwass._kernels._scaling import sinkhorn_scaling
-from skwass._kernels._transforms import ctransform_rows_serial, plan_row
+from skwass._kernels._transforms import ctransform_rows_serial, plan_statistics_serial
 
 
 @numba.njit(cache=True, parallel=True)
@@ -72,10 +72,6 @@ def plan_statistics_batch(C, F, G, log_a, log_b, eps):
     rows = np.zeros((B, n))
     cols = np.zeros((B, m))
     for k in numba.prange(B):
-        inv_eps = 1.0 / eps[k]
-        for i in range(n):
-            rows[k, i], row_cost = plan_row(
-                C[k, i], log_a[k, i], F[k, i], log_b[k], G[k], inv_eps, cols[k]
-            )
-            cost[k] += row_cost
+        cost[k], rows[k], cols[k] = plan_statistics_serial(C[k], F[k], G[k], log_a[k],
+                                                           log_b[k], eps[k])
     return cost, rows, cols

@@ -1,4 +1,5 @@
-"""Log-domain Sinkhorn solvers: online (costs from points), symmetric, and dense serial.
+"""Log-domain Sinkhorn solvers: on point clouds (online and multiscale), symmetric,
+and dense serial.
 
 Conventions as in :mod:`skwass._kernels._transforms`; zero weights (``-inf``
 logs) are allowed.
@@ -7,6 +8,7 @@ logs) are allowed.
 import numba
 import numpy as np
 
+from skwass._kernels._blocks import all_pairs, ctransform_blocks
 from skwass._kernels._relaxation import (
     OMEGA_MAX,
     adapt_omega,
@@ -17,16 +19,19 @@ from skwass._kernels._relaxation import (
 )
 from skwass._kernels._transforms import (
     ctransform_cols_serial,
-    ctransform_points,
     ctransform_rows,
     ctransform_rows_serial,
 )
 
 
 @numba.njit(cache=True)
-def sinkhorn_points(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
-    """Over-relaxed log-domain Sinkhorn at one ``eps`` with costs computed on the fly.
+def sinkhorn_blocks(X, x_cluster, Y, y_cluster, rows, cols, log_a, log_b, eps, F, G, tol,
+                    max_iter, code):
+    """Over-relaxed log-domain Sinkhorn at one ``eps``, costs computed on the fly over
+    the kept blocks.
 
+    ``rows`` are the kept ranges of targets of ``X``'s clusters, ``cols`` those
+    of ``Y``'s (:func:`~skwass._kernels._blocks.ctransform_blocks`).
     Alternates c-transforms ``F <- (1 - w) F + w T(G)``, ``G <- (1 - w) G + w T(F)``
     (the log-domain form of over-relaxed scalings, omega adapted as in
     :func:`sinkhorn_scaling`); memory is O(n + m). The marginals of the plan
@@ -43,25 +48,36 @@ def sinkhorn_points(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
     err = np.inf
     it = 0
     while it < max_iter:
-        TG = ctransform_points(X, Y, G, log_b, eps, code)
+        TG = ctransform_blocks(X, x_cluster, Y, rows, G, log_b, eps, code)
         if check_plain(it, omega, err, tol):
-            plain_err = side_error(G, ctransform_points(Y, X, TG, log_a, eps, code), log_b, eps)
+            TF = ctransform_blocks(Y, y_cluster, X, cols, TG, log_a, eps, code)
+            plain_err = side_error(G, TF, log_b, eps)
             if plain_err <= tol:
                 F[:] = TG
                 return it, plain_err
         err = relax_potential(F, TG, log_a, eps, omega)
-        err += relax_potential(G, ctransform_points(Y, X, F, log_a, eps, code), log_b, eps, omega)
+        TF = ctransform_blocks(Y, y_cluster, X, cols, F, log_a, eps, code)
+        err += relax_potential(G, TF, log_b, eps, omega)
         it += 1
         if not err < np.inf:
             # A relaxed step overshot: restart from exact c-transforms, plainly.
-            F[:] = ctransform_points(X, Y, G, log_b, eps, code)
+            F[:] = ctransform_blocks(X, x_cluster, Y, rows, G, log_b, eps, code)
             omega, cap, err_start = restart_relaxation(cap)
             continue
         if err <= tol:
             break
         omega, cap, err_start = adapt_omega(it, err, err_start, omega, cap)
-    F[:] = ctransform_points(X, Y, G, log_b, eps, code)
+    F[:] = ctransform_blocks(X, x_cluster, Y, rows, G, log_b, eps, code)
     return it, err
+
+
+@numba.njit(cache=True)
+def sinkhorn_points(X, Y, log_a, log_b, eps, F, G, tol, max_iter, code):
+    """:func:`sinkhorn_blocks` on every pair (online mode)."""
+    x_cluster, rows = all_pairs(X.shape[0], Y.shape[0])
+    y_cluster, cols = all_pairs(Y.shape[0], X.shape[0])
+    return sinkhorn_blocks(X, x_cluster, Y, y_cluster, rows, cols, log_a, log_b, eps, F, G,
+                           tol, max_iter, code)
 
 
 @numba.njit(cache=True)
@@ -101,12 +117,14 @@ def _average_step(F, TF, log_a, eps):
 
 
 @numba.njit(cache=True)
-def sinkhorn_symmetric_points(X, log_a, eps, F, tol, max_iter, code):
-    """:func:`sinkhorn_symmetric` with costs computed on the fly from the points ``X``."""
+def sinkhorn_symmetric_blocks(X, x_cluster, ranges, log_a, eps, F, tol, max_iter, code):
+    """:func:`sinkhorn_symmetric` with costs computed on the fly over the kept blocks
+    (``ranges``: those of ``X``'s clusters into ``X``)."""
     err = np.inf
     it = 0
     while it < max_iter:
-        err = _average_step(F, ctransform_points(X, X, F, log_a, eps, code), log_a, eps)
+        err = _average_step(F, ctransform_blocks(X, x_cluster, X, ranges, F, log_a, eps, code),
+                            log_a, eps)
         it += 1
         if err <= tol:
             break
@@ -114,10 +132,17 @@ def sinkhorn_symmetric_points(X, log_a, eps, F, tol, max_iter, code):
 
 
 @numba.njit(cache=True)
+def sinkhorn_symmetric_points(X, log_a, eps, F, tol, max_iter, code):
+    """:func:`sinkhorn_symmetric_blocks` on every pair (online mode)."""
+    x_cluster, ranges = all_pairs(X.shape[0], X.shape[0])
+    return sinkhorn_symmetric_blocks(X, x_cluster, ranges, log_a, eps, F, tol, max_iter, code)
+
+
+@numba.njit(cache=True)
 def sinkhorn_log_serial(C, log_a, log_b, eps, F, G, tol, max_iter):
     """Over-relaxed log-domain Sinkhorn on one dense problem, on one thread.
 
-    The dense twin of :func:`sinkhorn_points` (same updates, same free error
+    The dense twin of :func:`sinkhorn_blocks` (same updates, same free error
     read-off, same adaptive omega); zero weights (``-inf`` logs) are allowed.
     Returns ``(n_iter, marginal_error)``; ``F`` ends as the exact ``T(G)``.
     """

@@ -7,6 +7,7 @@ positive weights.
 import numba
 import numpy as np
 
+from skwass._kernels import serial_and_parallel
 from skwass._kernels._math import fast_exp
 from skwass._kernels._relaxation import (
     OMEGA_MAX,
@@ -23,55 +24,43 @@ from skwass._kernels._transforms import (
 )
 
 
-@numba.njit(cache=True)
-def _absorbed_rows(C, F, G, log_a, log_b, eps, K, start, stop):
-    for i in range(start, stop):
+def _absorbed(C, F, G, log_a, log_b, eps, K):
+    for i in numba.prange(C.shape[0]):
         for j in range(C.shape[1]):
             K[i, j] = fast_exp(log_a[i] + log_b[j] + (F[i] + G[j] - C[i, j]) / eps)
 
 
-@numba.njit(cache=True, parallel=True)
-def _absorbed_kernel_parallel(C, F, G, log_a, log_b, eps, K):
-    n = C.shape[0]
-    for i in numba.prange(n):
-        _absorbed_rows(C, F, G, log_a, log_b, eps, K, i, i + 1)
+_absorbed_parallel, _absorbed_serial = serial_and_parallel(_absorbed)
 
 
 @numba.njit(cache=True)
 def _absorbed_kernel(C, F, G, log_a, log_b, eps, K, serial):
     """``K = exp(log_a + log_b + (F + G - C) / eps)``, on one thread with ``serial``."""
     if serial:
-        _absorbed_rows(C, F, G, log_a, log_b, eps, K, 0, C.shape[0])
+        _absorbed_serial(C, F, G, log_a, log_b, eps, K)
     else:
-        _absorbed_kernel_parallel(C, F, G, log_a, log_b, eps, K)
+        _absorbed_parallel(C, F, G, log_a, log_b, eps, K)
 
 
-@numba.njit(cache=True)
-def _weighted_cost_row(C, K, u, v, i):
-    acc = 0.0
-    for j in range(C.shape[1]):
-        acc += K[i, j] * C[i, j] * v[j]
-    return u[i] * acc
-
-
-@numba.njit(cache=True, parallel=True)
-def _weighted_cost_parallel(C, K, u, v):
-    n = C.shape[0]
-    partial = np.zeros(n)
-    for i in numba.prange(n):
-        partial[i] = _weighted_cost_row(C, K, u, v, i)
+def _weighted_cost_body(C, K, u, v):
+    partial = np.zeros(C.shape[0])
+    for i in numba.prange(C.shape[0]):
+        acc = 0.0
+        for j in range(C.shape[1]):
+            acc += K[i, j] * C[i, j] * v[j]
+        partial[i] = u[i] * acc
     return partial.sum()
+
+
+_weighted_cost_parallel, _weighted_cost_serial = serial_and_parallel(_weighted_cost_body)
 
 
 @numba.njit(cache=True)
 def _weighted_cost(C, K, u, v, serial):
     """``sum_ij u_i K_ij C_ij v_j``: the transport cost of ``diag(u) K diag(v)``."""
-    if not serial:
-        return _weighted_cost_parallel(C, K, u, v)
-    total = 0.0
-    for i in range(C.shape[0]):
-        total += _weighted_cost_row(C, K, u, v, i)
-    return total
+    if serial:
+        return _weighted_cost_serial(C, K, u, v)
+    return _weighted_cost_parallel(C, K, u, v)
 
 
 # Reassociation lets LLVM vectorize the reductions; no flag assumes finite values.
@@ -174,8 +163,7 @@ def _row_chunk(K, v, a, u, omega, KTu, u_plain, KTu_plain, start, stop):
     return err, ok
 
 
-@numba.njit(cache=True, parallel=True)
-def _row_pass_parallel(K, v, a, u, omega, KTu, u_plain, KTu_plain):
+def _row_chunks(K, v, a, u, omega, KTu, u_plain, KTu_plain):
     n = K.shape[0]
     n_chunks = KTu.shape[0]
     chunk = (n + n_chunks - 1) // n_chunks
@@ -187,6 +175,9 @@ def _row_pass_parallel(K, v, a, u, omega, KTu, u_plain, KTu_plain):
         )
         bad[t] = not ok
     return errors.sum(), not bad.any()
+
+
+_row_pass_parallel, _row_pass_serial = serial_and_parallel(_row_chunks)
 
 
 @numba.njit(cache=True)
@@ -205,7 +196,7 @@ def _row_pass(K, v, a, u, omega, KTu, u_plain, KTu_plain):
     """
     if KTu.shape[0] > 1:
         return _row_pass_parallel(K, v, a, u, omega, KTu, u_plain, KTu_plain)
-    return _row_chunk(K, v, a, u, omega, KTu[0], u_plain, KTu_plain[0], 0, K.shape[0])
+    return _row_pass_serial(K, v, a, u, omega, KTu, u_plain, KTu_plain)
 
 
 @numba.njit(cache=True)
@@ -236,8 +227,7 @@ def _column_range(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain,
     return err, n_bad, plain_err
 
 
-@numba.njit(cache=True, parallel=True)
-def _column_pass_parallel(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
+def _column_blocks(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
     m = v.shape[0]
     n_blocks = KTu.shape[0]
     block = (m + n_blocks - 1) // n_blocks
@@ -252,6 +242,9 @@ def _column_pass_parallel(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sum
     return errors.sum(), n_bad.sum(), plain_errors.sum()
 
 
+_column_pass_parallel, _column_pass_serial = serial_and_parallel(_column_blocks)
+
+
 @numba.njit(cache=True)
 def _column_pass(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
     """Sum the partial ``K^T u`` and update ``v`` into ``v_next``.
@@ -264,13 +257,11 @@ def _column_pass(KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain):
     positive and finite. One column block per row chunk of ``KTu``.
     """
     if KTu.shape[0] > 1:
-        err, n_bad, plain_err = _column_pass_parallel(
-            KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain
-        )
+        err, n_bad, plain_err = _column_pass_parallel(KTu, v, b, omega, v_next, col_sums,
+                                                      KTu_plain, col_sums_plain)
     else:
-        err, n_bad, plain_err = _column_range(
-            KTu, v, b, omega, v_next, col_sums, KTu_plain, col_sums_plain, 0, v.shape[0]
-        )
+        err, n_bad, plain_err = _column_pass_serial(KTu, v, b, omega, v_next, col_sums,
+                                                    KTu_plain, col_sums_plain)
     return err, n_bad == 0, plain_err if KTu_plain.shape[1] > 0 else np.inf
 
 

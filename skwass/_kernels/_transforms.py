@@ -4,14 +4,14 @@ Conventions (shared with :mod:`skwass.ot`): potentials ``F``, ``G`` are in cost
 units and the plan is ``P_ij = exp(log_a_i + log_b_j + (F_i + G_j - C_ij) / eps)``.
 ``log_a``/``log_b`` may hold ``-inf`` for zero weights here (no ``fastmath``
 flag that assumes finite values). Loops over cost entries use
-:func:`~skwass._kernels._math.fast_exp` where LLVM vectorizes them (online mode
-computes costs block by block for that).
+:func:`~skwass._kernels._math.fast_exp` where LLVM vectorizes them. The kernels
+that compute costs from points are in :mod:`skwass._kernels._blocks`.
 """
 
 import numba
 import numpy as np
 
-from skwass._kernels._costs import CITYBLOCK, EUCLIDEAN
+from skwass._kernels import serial_and_parallel
 from skwass._kernels._math import fast_exp
 
 
@@ -42,34 +42,29 @@ def plan_row(row, log_a_i, F_i, log_b, G, inv_eps, cols):
     return mass, cost
 
 
-@numba.njit(cache=True)
-def _row_shift(G, log_b, eps):
-    """``log_b_j + G_j / eps``: the part of the row c-transform's exponent shared by all rows."""
+def _ctransform_rows(C, G, log_b, eps, out):
+    """``out_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``."""
     shift = np.empty(G.shape[0], dtype=np.float64)
     for j in range(G.shape[0]):
         shift[j] = log_b[j] + G[j] / eps
-    return shift
+    inv_eps = 1.0 / eps
+    for i in numba.prange(C.shape[0]):
+        top = -np.inf
+        for j in range(C.shape[1]):
+            z = shift[j] - C[i, j] * inv_eps
+            if z > top:
+                top = z
+        out[i] = -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
+
+
+_ctransform_rows_parallel, ctransform_rows_serial = serial_and_parallel(_ctransform_rows)
 
 
 @numba.njit(cache=True)
-def _ctransform_row(C, i, shift, eps):
-    """``-eps * log sum_j exp(shift_j - C_ij / eps)``: row ``i`` of the transform."""
-    inv_eps = 1.0 / eps
-    top = -np.inf
-    for j in range(C.shape[1]):
-        z = shift[j] - C[i, j] * inv_eps
-        if z > top:
-            top = z
-    return -eps * (top + np.log(_sum_exp(shift, C[i], inv_eps, top)))
-
-
-@numba.njit(cache=True, parallel=True)
 def ctransform_rows(C, G, log_b, eps):
     """``F_i = -eps * log sum_j exp(log_b_j + (G_j - C_ij) / eps)``, rows in parallel."""
-    shift = _row_shift(G, log_b, eps)
     F = np.empty(C.shape[0], dtype=np.float64)
-    for i in numba.prange(C.shape[0]):
-        F[i] = _ctransform_row(C, i, shift, eps)
+    _ctransform_rows_parallel(C, G, log_b, eps, F)
     return F
 
 
@@ -104,86 +99,6 @@ def ctransform_cols(C, F, log_a, eps):
     return G
 
 
-# Targets per block of the online kernels: their costs are computed into a
-# small buffer (vectorized over the block, features outermost), then reduced
-# with the vectorized exp while they are in L1.
-_POINTS_BLOCK = 256
-
-
-@numba.njit(cache=True)
-def _block_costs(X, i, Yt, start, code, out):
-    """``out[j] = c(X[i], Y[start + j])`` for the block ``out``; ``Yt`` is ``Y.T`` (d, m).
-
-    The same arithmetic as :func:`~skwass._kernels._costs.pair_cost` (differences
-    in the points' dtype, sums in float64), one feature at a time over the block.
-    """
-    w = out.shape[0]
-    out[:] = 0.0
-    for k in range(X.shape[1]):
-        x = X[i, k]
-        y = Yt[k, start:start + w]
-        if code == CITYBLOCK:
-            for j in range(w):
-                out[j] += abs(x - y[j])
-        else:
-            for j in range(w):
-                diff = x - y[j]
-                out[j] += diff * diff
-    if code == EUCLIDEAN:
-        for j in range(w):
-            out[j] = np.sqrt(out[j])
-
-
-@numba.njit(cache=True, parallel=True)
-def ctransform_points(X, Y, G, log_b, eps, code):
-    """Row c-transform with costs computed on the fly from points (O(n+m) memory).
-
-    Each cost is computed once: targets are taken in blocks of
-    ``_POINTS_BLOCK``, whose log-sum-exp is merged into a running one (a block
-    raises the running maximum before its exponentials are summed). The
-    column c-transform is the same call with the roles of X and Y swapped.
-    """
-    n, m = X.shape[0], Y.shape[0]
-    F = np.empty(n, dtype=np.float64)
-    shift = np.empty(m, dtype=np.float64)
-    for j in range(m):
-        shift[j] = log_b[j] + G[j] / eps
-    inv_eps = 1.0 / eps
-    Yt = np.ascontiguousarray(Y.T)
-    for i in numba.prange(n):
-        buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
-        top = -np.inf
-        acc = 0.0
-        for start in range(0, m, _POINTS_BLOCK):
-            stop = min(m, start + _POINTS_BLOCK)
-            costs = buffer[:stop - start]
-            _block_costs(X, i, Yt, start, code, costs)
-            top, acc = merge_block(shift[start:stop], costs, inv_eps, top, acc)
-        F[i] = -eps * (top + np.log(acc))
-    return F
-
-
-@numba.njit(cache=True)
-def merge_block(shift, costs, inv_eps, top, acc):
-    """Merge one block's ``sum_j exp(shift_j - costs_j * inv_eps)`` into a running
-    log-sum-exp ``top + log(acc)``; returns the new ``(top, acc)``.
-
-    The block raises the running maximum before its exponentials are summed; a
-    block of zero weights (``shift = -inf``) changes nothing.
-    """
-    block_top = -np.inf
-    for j in range(costs.shape[0]):
-        z = shift[j] - costs[j] * inv_eps
-        if z > block_top:
-            block_top = z
-    if block_top == -np.inf:
-        return top, acc
-    if block_top > top:
-        acc *= np.exp(top - block_top)
-        top = block_top
-    return top, acc + _sum_exp(shift, costs, inv_eps, top)
-
-
 @numba.njit(cache=True, parallel=True)
 def plan_matrix(C, F, G, log_a, log_b, eps):
     n, m = C.shape
@@ -198,18 +113,13 @@ def plan_matrix(C, F, G, log_a, log_b, eps):
 _STAT_CHUNKS = 16
 
 
-@numba.njit(cache=True)
-def _statistics_buffers(n, m):
-    """Per-chunk cost and column sums, row sums, and the rows per chunk."""
-    return (np.zeros(_STAT_CHUNKS), np.zeros(n), np.zeros((_STAT_CHUNKS, m)),
-            (n + _STAT_CHUNKS - 1) // _STAT_CHUNKS)
-
-
-@numba.njit(cache=True, parallel=True)
-def plan_statistics(C, F, G, log_a, log_b, eps):
+def _plan_statistics(C, F, G, log_a, log_b, eps):
     """Return ``(<P, C>, row sums, column sums)`` of the plan without storing it."""
     n, m = C.shape
-    cost, rows, cols, chunk = _statistics_buffers(n, m)
+    cost = np.zeros(_STAT_CHUNKS)
+    rows = np.zeros(n)
+    cols = np.zeros((_STAT_CHUNKS, m))
+    chunk = (n + _STAT_CHUNKS - 1) // _STAT_CHUNKS
     inv_eps = 1.0 / eps
     for t in numba.prange(_STAT_CHUNKS):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
@@ -218,108 +128,7 @@ def plan_statistics(C, F, G, log_a, log_b, eps):
     return cost.sum(), rows, cols.sum(axis=0)
 
 
-@numba.njit(cache=True, parallel=True)
-def plan_statistics_points(X, Y, F, G, log_a, log_b, eps, code):
-    """Online twin of :func:`plan_statistics`: costs computed from the points."""
-    n, m = X.shape[0], Y.shape[0]
-    cost, rows, cols, chunk = _statistics_buffers(n, m)
-    inv_eps = 1.0 / eps
-    Yt = np.ascontiguousarray(Y.T)
-    for t in numba.prange(_STAT_CHUNKS):
-        buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
-        for i in range(t * chunk, min(n, (t + 1) * chunk)):
-            for start in range(0, m, _POINTS_BLOCK):
-                stop = min(m, start + _POINTS_BLOCK)
-                costs = buffer[:stop - start]
-                _block_costs(X, i, Yt, start, code, costs)
-                mass, block_cost = plan_row(costs, log_a[i], F[i], log_b[start:stop],
-                                             G[start:stop], inv_eps, cols[t, start:stop])
-                rows[i] += mass
-                cost[t] += block_cost
-    return cost.sum(), rows, cols.sum(axis=0)
-
-
-@numba.njit(cache=True, fastmath={"contract"})
-def _plan_block(costs, base, log_b, G, inv_eps, out):
-    """``out_j = exp(base + log_b_j + (G_j - costs_j) * inv_eps)`` (vectorized)."""
-    for j in range(costs.shape[0]):
-        out[j] = fast_exp(base + log_b[j] + (G[j] - costs[j]) * inv_eps)
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
-def _weighted_difference(weights, x, y):
-    """``sum_j weights_j * (x - y_j)``."""
-    acc = 0.0
-    for j in range(y.shape[0]):
-        acc += weights[j] * (x - y[j])
-    return acc
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
-def _weighted_sign(weights, x, y):
-    """``sum_j weights_j * sign(x - y_j)`` (0 for a zero difference)."""
-    acc = 0.0
-    for j in range(y.shape[0]):
-        diff = x - y[j]
-        acc += weights[j] * ((diff > 0) - (diff < 0))
-    return acc
-
-
-@numba.njit(cache=True, parallel=True)
-def plan_cost_gradient_points(X, Y, F, G, log_a, log_b, eps, code):
-    """``out_i = sum_j P_ij * d c(x_i, y_j) / d x_i`` for the plan of ``(F, G)``.
-
-    The online twin of :func:`~skwass._kernels._costs.contract_cost_gradient`
-    applied to the plan: costs and plan entries are computed block by block and
-    never stored. Same conventions (0 for the Euclidean gradient at zero distance
-    and for the sign of a zero difference).
-    """
-    n, d = X.shape
-    m = Y.shape[0]
-    out = np.zeros((n, d), dtype=np.float64)
-    inv_eps = 1.0 / eps
-    Yt = np.ascontiguousarray(Y.T)
-    for i in numba.prange(n):
-        if log_a[i] == -np.inf:
-            continue
-        base = log_a[i] + F[i] * inv_eps
-        cost_buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
-        plan_buffer = np.empty(_POINTS_BLOCK, dtype=np.float64)
-        for start in range(0, m, _POINTS_BLOCK):
-            stop = min(m, start + _POINTS_BLOCK)
-            costs = cost_buffer[:stop - start]
-            plan = plan_buffer[:stop - start]
-            _block_costs(X, i, Yt, start, code, costs)
-            _plan_block(costs, base, log_b[start:stop], G[start:stop], inv_eps, plan)
-            add_block_gradient(out[i], X[i], Yt[:, start:stop], costs, plan, code)
-    return out
-
-
-@numba.njit(cache=True)
-def add_block_gradient(out, x, Yt, costs, plan, code):
-    """``out += sum_j plan_j * d c(x, y_j) / d x`` for a block of targets ``Yt`` (d, w).
-
-    ``plan`` is overwritten. 0 for the Euclidean gradient at zero distance and
-    for the sign of a zero difference.
-    """
-    if code == EUCLIDEAN:
-        for j in range(costs.shape[0]):
-            plan[j] = plan[j] / costs[j] if costs[j] > 0.0 else 0.0
-    for k in range(x.shape[0]):
-        if code == CITYBLOCK:
-            out[k] += _weighted_sign(plan, x[k], Yt[k])
-        elif code == EUCLIDEAN:
-            out[k] += _weighted_difference(plan, x[k], Yt[k])
-        else:
-            out[k] += 2.0 * _weighted_difference(plan, x[k], Yt[k])
-
-
-@numba.njit(cache=True)
-def ctransform_rows_serial(C, G, log_b, eps, out):
-    """Serial :func:`ctransform_rows` into ``out`` (for use inside a prange): same rows."""
-    shift = _row_shift(G, log_b, eps)
-    for i in range(C.shape[0]):
-        out[i] = _ctransform_row(C, i, shift, eps)
+plan_statistics, plan_statistics_serial = serial_and_parallel(_plan_statistics)
 
 
 @numba.njit(cache=True)

@@ -24,12 +24,14 @@ widths.
 import numpy as np
 
 from skwass._backend import numpy_backend as backend
-from skwass._kernels._log_domain import _average_step
-from skwass._kernels._relaxation import OMEGA_MAX, adapt_omega, relax_potential, restart_relaxation
 
-# Fewer points per cell than this on average makes the blocks too small to
-# vectorize, and the coarse problem too large to solve densely.
-_MIN_POINTS_PER_CELL = 32
+# Fewer points per cell than this on average makes the coarse problem too large.
+# The blocks stay long with small cells (runs of kept cells merge into one range
+# of points), and smaller cells bound the pairs' mass more tightly: at 25,000
+# points in d = 3, eps = 0.005, 8 instead of 32 visits 3.5x fewer pairs per
+# c-transform and starts closer (16 iterations instead of 43);
+# benchmarks/bench_sinkhorn.py --multiscale prints the times.
+_MIN_POINTS_PER_CELL = 8
 
 # The dropped pairs may carry at most this share of tol (they count twice in
 # the L1 marginal error: once in the rows, once in the columns).
@@ -104,7 +106,7 @@ class BlockProblem:
     def __init__(self, X, Y, eps, metric, tol):
         self.X, self.Y, self.eps, self.metric = X, Y, eps, metric
         self.log_budget = np.log(_TRUNCATION_SHARE * tol)
-        self.pairs = None
+        self.blocks = None
 
     def select(self, f, g):
         """Rebuild the block list for ``(f, g)``; returns whether it keeps a pair the old
@@ -113,9 +115,8 @@ class BlockProblem:
         ptr, idx, self.dropped = backend.select_blocks(
             X.lo, X.hi, X.tops(f), X.log_select, Y.lo, Y.hi, Y.tops(g), Y.log_select,
             self.eps, self.log_budget, self.metric)
-        pairs = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr)) * len(Y.weight) + idx
-        grows = self.pairs is None or not np.all(np.isin(pairs, self.pairs, assume_unique=True))
-        self.pairs = pairs
+        grows = self.blocks is None or not backend.blocks_within(ptr, idx, *self.blocks)
+        self.blocks = ptr, idx
         self.row_ranges = backend.point_ranges(ptr, idx, Y.start)
         self.transposed = backend.transpose_blocks(ptr, idx, len(Y.weight))
         self.col_ranges = backend.point_ranges(*self.transposed, X.start)
@@ -161,36 +162,22 @@ class BlockProblem:
                                          log_A, self.eps, self.metric)
 
     def iterate(self, f, g, tol, max_iter):
-        """Over-relaxed log-domain Sinkhorn on the kept blocks, in place.
-
-        The loop of :func:`~skwass._kernels._log_domain.sinkhorn_points` with
-        block c-transforms; returns the number of iterations and leaves ``f``
-        the exact c-transform of ``g``.
-        """
-        X, Y, eps = self.X, self.Y, self.eps
-        omega, cap, err_start, it = 1.0, OMEGA_MAX, -1.0, 0
-        while it < max_iter:
-            err = relax_potential(f, self.rows(g), X.log_w, eps, omega)
-            err += relax_potential(g, self.cols(f), Y.log_w, eps, omega)
-            it += 1
-            if not err < np.inf:
-                f[:] = self.rows(g)
-                omega, cap, err_start = restart_relaxation(cap)
-                continue
-            if err <= tol:
-                break
-            omega, cap, err_start = adapt_omega(it, err, err_start, omega, cap)
-        f[:] = self.rows(g)
+        """Over-relaxed log-domain Sinkhorn on the kept blocks, in place
+        (:func:`~skwass._kernels._log_domain.sinkhorn_blocks`); returns the number
+        of iterations and leaves ``f`` the exact c-transform of ``g``."""
+        X, Y = self.X, self.Y
+        it, _ = backend.sinkhorn_blocks(X.points, X.cluster, Y.points, Y.cluster,
+                                        self.row_ranges, self.col_ranges, X.log_w, Y.log_w,
+                                        self.eps, f, g, tol, max_iter, self.metric)
         return it
 
     def iterate_symmetric(self, f, tol, max_iter):
         """Symmetric updates ``f <- (f + T f) / 2`` for ``OT(a, a)`` (``Y`` is ``X``), as
         :func:`~skwass._kernels._log_domain.sinkhorn_symmetric`."""
-        it = 0
-        while it < max_iter:
-            it += 1
-            if _average_step(f, self.rows(f), self.X.log_w, self.eps) <= tol:
-                break
+        X = self.X
+        it, _ = backend.sinkhorn_symmetric_blocks(X.points, X.cluster, self.row_ranges,
+                                                  X.log_w, self.eps, f, tol, max_iter,
+                                                  self.metric)
         return it
 
 
