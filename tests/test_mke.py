@@ -211,6 +211,35 @@ def test_default_location_model_and_gridsearch(rng):
     assert search.best_params_["eps"] in (0.5, 2.0)
 
 
+def test_full_batch_fit_past_the_dense_limit_matches_the_dense_fit(monkeypatch):
+    """Past the dense limit the divergence and its gradient come from the points (multiscale
+    in 2-D) and L-BFGS reaches the dense fit."""
+    import skwass.ot._sinkhorn as sinkhorn_module
+    from skwass._backend import numpy_backend
+
+    def box(rng, n):
+        return rng.uniform(size=(n, 2)) * [1.0, 0.6]
+
+    X = box(np.random.RandomState(1), 200) + [0.2, -0.1]
+
+    def fit():
+        return MinimumKantorovichEstimator(loss="sinkhorn_divergence", eps=0.01,
+                                           metric="sqeuclidean", noise=box,
+                                           random_state=0).fit(X)
+
+    dense = fit()
+    monkeypatch.setattr(sinkhorn_module, "DENSE_MEMORY_LIMIT", 2 * 200 * 200 * 8 - 1)
+
+    def dense_route(*args):
+        raise AssertionError("the dense plan was formed")
+
+    monkeypatch.setattr(numpy_backend, "plan_matrix", dense_route)
+    multiscale = fit()
+    np.testing.assert_allclose(multiscale.theta_, dense.theta_, atol=1e-5)
+    assert multiscale.loss_ == pytest.approx(dense.loss_, rel=1e-5, abs=1e-8)
+    np.testing.assert_allclose(dense.theta_, [0.2, -0.1], atol=0.05)
+
+
 def test_adam_method(rng):
     X = rng.normal(2.0, 1.0, size=(300, 1))
     est = MinimumKantorovichEstimator(
