@@ -17,6 +17,11 @@ parallelogram. The fit starts from the unit square and is compared with the
 true parameters, and with the same estimator fitted (densely) to a random
 subsample of 3,000 points. With ``SKWASS_EXAMPLES_FAST=1`` the data have 1,000
 points (solved densely) and the subsample 300.
+
+At full size the fit is long: at this eps each point still meets every point
+within a few kernel widths, so the work of one evaluation of the loss grows
+with the square of the density. ``python benchmarks/bench_mke_multiscale.py``
+prints the time and memory of one evaluation at smaller sizes.
 """
 
 import os
