@@ -14,7 +14,7 @@ from skwass.datasets import gandk_simulator, make_gandk
 from skwass.mke import MinimumKantorovichEstimator
 from skwass.mke._engine import Loss, _Objective
 from skwass.mke._estimator import _SimulatorPushForward
-from skwass.ot import wasserstein
+from skwass.ot import sinkhorn_points, wasserstein
 
 GANDK = np.array([3.0, 1.0, 2.0, 0.5])
 
@@ -58,6 +58,31 @@ def test_loss_gradient_matches_finite_differences(loss, rng):
     _, grad = loss(X, Y, return_grad=True)
     expected = numerical_gradient(lambda Z: loss(Z, Y), X)
     np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_features", [2, 4])  # multiscale, online
+def test_entropic_gradient_past_the_dense_limit_forms_no_plan(n_features, rng, monkeypatch):
+    """Past the dense limit the entropic loss and its gradient come from the points alone."""
+    import skwass.ot._sinkhorn as sinkhorn_module
+    from skwass._backend import numpy_backend
+
+    X = rng.uniform(size=(300, n_features))
+    Y = rng.uniform(size=(250, n_features)) + 0.2
+    loss = Loss("entropic", eps=0.02, metric="sqeuclidean", tol=1e-10)
+    dense = sinkhorn_points(X, Y, eps=0.02, mode="dense", tol=1e-10)
+    P = dense.plan()
+    # sum_j P_ij grad_x |x_i - y_j|^2 = 2 (a_i x_i - (P Y)_i)
+    expected = 2 * (P.sum(axis=1)[:, None] * X - P @ Y)
+
+    def dense_route(*args):
+        raise AssertionError("the dense plan or its cost gradient was formed")
+
+    monkeypatch.setattr(sinkhorn_module, "DENSE_MEMORY_LIMIT", 2 * 300 * 250 * 8 - 1)
+    monkeypatch.setattr(numpy_backend, "plan_matrix", dense_route)
+    monkeypatch.setattr(numpy_backend, "cost_gradient", dense_route)
+    value, grad = loss(X, Y, return_grad=True)
+    assert value == pytest.approx(dense.value, rel=1e-8)
+    np.testing.assert_allclose(grad, expected, atol=1e-8)
 
 
 @pytest.mark.parametrize("n, m", [(50, 50), (40, 70)])
@@ -184,6 +209,35 @@ def test_default_location_model_and_gridsearch(rng):
     search = GridSearchCV(MinimumKantorovichEstimator(random_state=0), {"eps": [0.5, 2.0]},
                           cv=2).fit(X)
     assert search.best_params_["eps"] in (0.5, 2.0)
+
+
+def test_full_batch_fit_past_the_dense_limit_matches_the_dense_fit(monkeypatch):
+    """Past the dense limit the divergence and its gradient come from the points (multiscale
+    in 2-D) and L-BFGS reaches the dense fit."""
+    import skwass.ot._sinkhorn as sinkhorn_module
+    from skwass._backend import numpy_backend
+
+    def box(rng, n):
+        return rng.uniform(size=(n, 2)) * [1.0, 0.6]
+
+    X = box(np.random.RandomState(1), 200) + [0.2, -0.1]
+
+    def fit():
+        return MinimumKantorovichEstimator(loss="sinkhorn_divergence", eps=0.01,
+                                           metric="sqeuclidean", noise=box,
+                                           random_state=0).fit(X)
+
+    dense = fit()
+    monkeypatch.setattr(sinkhorn_module, "DENSE_MEMORY_LIMIT", 2 * 200 * 200 * 8 - 1)
+
+    def dense_route(*args):
+        raise AssertionError("the dense plan was formed")
+
+    monkeypatch.setattr(numpy_backend, "plan_matrix", dense_route)
+    multiscale = fit()
+    np.testing.assert_allclose(multiscale.theta_, dense.theta_, atol=1e-5)
+    assert multiscale.loss_ == pytest.approx(dense.loss_, rel=1e-5, abs=1e-8)
+    np.testing.assert_allclose(dense.theta_, [0.2, -0.1], atol=0.05)
 
 
 def test_adam_method(rng):

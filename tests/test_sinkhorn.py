@@ -210,6 +210,34 @@ def test_online_matches_dense(rng, metric):
     assert online.value == pytest.approx(dense.value, rel=1e-9)
 
 
+@pytest.mark.parametrize("mode", ["dense", "online", "multiscale"])
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+def test_position_gradient_matches_finite_differences(rng, mode, metric):
+    X, Y, a, b = random_problem(rng, 12, 9, d=2)
+
+    def value(Z):
+        return sinkhorn_points(Z, Y, a, b, eps=0.1, metric=metric, mode=mode,
+                               tol=1e-13).value
+
+    grad = sinkhorn_points(X, Y, a, b, eps=0.1, metric=metric, mode=mode,
+                           tol=1e-13).position_gradient()
+    step, expected = 1e-6, np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        shift = np.zeros_like(X)
+        shift[idx] = step
+        expected[idx] = (value(X + shift) - value(X - shift)) / (2 * step)
+    np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_position_gradient_needs_points(rng):
+    X, Y, _, _ = random_problem(rng, 5, 4, d=2)
+    for res in (sinkhorn(None, None, cost_matrix(X, Y), eps=0.1),
+                sinkhorn_points(np.stack([X, X]), Y, eps=0.1),
+                sinkhorn_points(X, Y, eps=0.1, metric=lambda P, Q: cost_matrix(P, Q))):
+        with pytest.raises(ValueError, match="position_gradient needs one problem"):
+            res.position_gradient()
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
 def test_online_kernels_over_several_blocks(rng, dtype, metric):

@@ -33,7 +33,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skwass._backend._device import CPU, Device
 from skwass.ot import mmd, sinkhorn_divergence, sinkhorn_points, wasserstein
-from skwass.ot._sinkhorn import plan_cost_gradient
 from skwass.utils._optimizers import AdamOptimizer, NoImprovementStopper, SGDOptimizer
 
 LOSSES = ("sinkhorn_divergence", "sinkhorn", "mmd", "energy", "wasserstein")
@@ -116,7 +115,7 @@ class Loss:
             res = sinkhorn_points(X, Y, eps=self.eps, metric=self.metric, tol=self.tol)
             if not return_grad:
                 return res.value
-            return res.value, plan_cost_gradient(res, X, Y, self.metric)
+            return res.value, res.position_gradient()
         elif name in ("mmd", "energy"):
             kernel = "gaussian" if name == "mmd" else "energy"
             out = mmd(X, Y, kernel=kernel, bandwidth=self.bandwidth, return_grad=return_grad)

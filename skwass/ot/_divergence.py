@@ -265,24 +265,18 @@ def _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
     """
 
     def solve(P, Q, w1, w2, symmetric):
-        """``(result, gradient)``, ``gradient()`` being ``G(P)`` of its plan."""
+        """The result, whose ``position_gradient()`` is ``G`` of its plan."""
         if mode == "multiscale":
-            res, problem = _solve_multiscale(backend, P, Q, w1[None], w2[None], eps, metric, tol,
-                                             max_iter, "auto", None, symmetric=symmetric)
-            return res, lambda: problem.cost_gradient(res.f, res.g)
+            return _solve_multiscale(backend, P, Q, w1[None], w2[None], eps, metric, tol,
+                                     max_iter, "auto", None, symmetric=symmetric)[0]
         if symmetric:
-            res = _solve_symmetric_points(backend, P, w1, eps, metric, tol, max_iter)
-        else:
-            res = _solve_points(backend, P, Q, w1[None], w2[None], eps, metric, tol, max_iter,
-                                "auto", None)
-        with np.errstate(divide="ignore"):
-            log_a, log_b = backend.xp.log(res.a), backend.xp.log(res.b)
-        return res, lambda: backend.plan_cost_gradient_points(P, Q, res.f, res.g, log_a, log_b,
-                                                              eps, metric)
+            return _solve_symmetric_points(backend, P, w1, eps, metric, tol, max_iter)
+        return _solve_points(backend, P, Q, w1[None], w2[None], eps, metric, tol, max_iter,
+                             "auto", None)
 
-    res_xy, grad_xy = solve(X, Y, a, b, symmetric=False)
-    res_xx, grad_xx = solve(X, X, a, a, symmetric=True)
-    res_yy, _ = solve(Y, Y, b, b, symmetric=True)
+    res_xy = solve(X, Y, a, b, symmetric=False)
+    res_xx = solve(X, X, a, a, symmetric=True)
+    res_yy = solve(Y, Y, b, b, symmetric=True)
     field = "value" if kind == "dual" else "transport_cost"
     scale = 1.0 if kind == "dual" else 2.0
     divergence = scale * getattr(res_xy, field) - scale / 2 * (
@@ -290,7 +284,8 @@ def _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
     )
     if not return_grad:
         return divergence
-    return divergence, grad_xy() - grad_xx(), res_xy.f - res_xx.f
+    return (divergence, res_xy.position_gradient() - res_xx.position_gradient(),
+            res_xy.f - res_xx.f)
 
 
 def _check_point_pair(X, Y, a, b, eps):

@@ -3,6 +3,7 @@
 import numbers
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from types import ModuleType
 from typing import Callable
 
@@ -96,6 +97,7 @@ class SinkhornResult:
     b: np.ndarray
     _cost: Callable = field(repr=False)
     _backend: ModuleType = field(repr=False)
+    _gradient: Callable = field(default=None, repr=False)
 
     def plan(self):
         """Return the dense transport plan ``P`` of shape (n, m), or (B, n, m)."""
@@ -104,6 +106,35 @@ class SinkhornResult:
         with np.errstate(divide="ignore"):
             log_a, log_b = xp.log(self.a), xp.log(self.b)
         return self._backend.plan_matrix(C, self.f, self.g, log_a, log_b, self.eps)
+
+    def position_gradient(self):
+        """Gradient of ``value`` with respect to the source points ``X``.
+
+        ``sum_j P_ij grad_x c(x_i, y_j)`` (envelope theorem), for one problem
+        solved by :func:`sinkhorn_points` with a built-in point metric. The
+        online and multiscale modes form it from the points without the
+        ``(n, m)`` plan, in the same memory as their solve.
+
+        Returns
+        -------
+        grad_X : ndarray of shape (n, d)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skwass.ot import sinkhorn_points
+        >>> X = np.array([[0.0], [1.0]])
+        >>> res = sinkhorn_points(X, X + 1, eps=0.1, mode="online")
+        >>> res.position_gradient().round(3)
+        array([[-1.],
+               [-1.]])
+        """
+        if self._gradient is None:
+            raise ValueError(
+                "position_gradient needs one problem solved by sinkhorn_points with a "
+                f"built-in point metric {POINT_METRICS} (not a batch, not sinkhorn's costs)."
+            )
+        return self._gradient(self)
 
 
 # eps-scaling starts at most this many times above the target eps: Sinkhorn
@@ -277,12 +308,13 @@ def _warn_if_batch_not_converged(converged, marginal_error, tol):
 
 
 def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch,
-            truncated_mass=0.0):
+            truncated_mass=0.0, gradient=None):
     """The result from ``(B, n)``, ``(B, m)`` potentials whose rows are exact.
 
     ``statistics`` is ``(<P, C>, row sums, column sums)`` of the plans, ``a``,
     ``b`` and ``eps`` host arrays; ``truncated_mass`` bounds the mass of the
-    pairs a truncated solver left out. ``converged`` is judged on the returned
+    pairs a truncated solver left out; ``gradient(result)`` is its
+    :meth:`~SinkhornResult.position_gradient`. ``converged`` is judged on the returned
     plan's own marginal error, not on the solver's last in-loop estimate, so
     the two fields always agree. A single problem (``batch=False``) loses the
     batch axis.
@@ -314,7 +346,7 @@ def _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch,
         f=F[0], g=G[0], transport_cost=float(transport_cost[0]), value=float(value[0]),
         n_iter=int(n_iter[0]), converged=bool(converged[0]),
         marginal_error=float(error_host[0]), eps=float(eps[0]), a=a[0], b=b[0], _cost=cost,
-        _backend=backend,
+        _backend=backend, _gradient=gradient,
     )
 
 
@@ -341,8 +373,12 @@ def _cost_ranges(backend, C, a, b, full_range):
     ])
 
 
-def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch):
-    """Solve the ``(B, n, m)`` stack ``C``; weights, ``eps`` and ``init`` on the host."""
+def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch,
+                 gradient=None):
+    """Solve the ``(B, n, m)`` stack ``C``; weights, ``eps`` and ``init`` on the host.
+
+    ``gradient`` is passed to :func:`_result`.
+    """
     xp = backend.xp
     B, n, m = C.shape
     tol = _float32_floor(tol, C.dtype)
@@ -376,7 +412,8 @@ def _solve_stack(backend, a, b, C, eps, tol, max_iter, eps_scaling, init, batch)
     def cost():
         return C if batch else C[0]
 
-    return _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch)
+    return _result(backend, F, G, statistics, n_iter, tol, eps, a, b, cost, batch,
+                   gradient=gradient)
 
 
 def _solve_symmetric(backend, a, C, eps, tol, max_iter):
@@ -420,7 +457,14 @@ def _solve_symmetric_points(backend, X, a, eps, metric, tol, max_iter):
     statistics = backend.plan_statistics_points(X, X, f, f, log_a, log_a, eps, metric)
     return _result(backend, f[None], f[None].copy(), _as_batch(backend, statistics),
                    np.array([n_iter]), tol, np.array([eps]), a[None], a[None],
-                   lambda: costs_of_points(backend, X, X, metric), batch=False)
+                   lambda: costs_of_points(backend, X, X, metric), batch=False,
+                   gradient=_online_gradient(backend, X, X, log_a, log_a, metric))
+
+
+def _online_gradient(backend, X, Y, log_a, log_b, metric):
+    """``position_gradient`` of a result whose costs come from the points (no plan stored)."""
+    return lambda res: backend.plan_cost_gradient_points(X, Y, res.f, res.g, log_a, log_b,
+                                                         res.eps, metric)
 
 
 def _as_batch(backend, statistics):
@@ -478,7 +522,7 @@ def _solve_points(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, 
     statistics = backend.plan_statistics_points(X, Y, f, g, log_a, log_b, eps, metric)
     return _result(backend, f[None], g[None], _as_batch(backend, statistics), n_iter, tol,
                    np.array([eps]), a, b, lambda: costs_of_points(backend, X, Y, metric),
-                   batch=False)
+                   batch=False, gradient=_online_gradient(backend, X, Y, log_a, log_b, metric))
 
 
 def _solve_multiscale(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scaling, init,
@@ -526,7 +570,8 @@ def _solve_multiscale(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scali
     statistics = (np.array([cost]), problem.X.unsort(rows)[None], problem.Y.unsort(cols)[None])
     result = _result(backend, f[None], g[None], statistics, np.array([n_iter]), tol,
                      np.array([eps]), a, b, lambda: costs_of_points(backend, X, Y, metric),
-                     batch=False, truncated_mass=problem.dropped)
+                     batch=False, truncated_mass=problem.dropped,
+                     gradient=lambda res: problem.cost_gradient(res.f, res.g))
     return result, problem
 
 
@@ -699,8 +744,11 @@ def sinkhorn_points(
         return _solve_multiscale(backend, X, Y, a, b, float(eps[0]), metric, tol, max_iter,
                                  eps_scaling, init)[0]
     C = costs_of_points(backend, X, Y, metric)
+    gradient = None
+    if isinstance(metric, str) and metric in POINT_METRICS:
+        gradient = partial(plan_cost_gradient, X=X, Y=Y, metric=metric)
     return _solve_stack(backend, a, b, C[None], eps, tol, max_iter, eps_scaling, init,
-                        batch=False)
+                        batch=False, gradient=gradient)
 
 
 def check_point_batches(X, Y):
