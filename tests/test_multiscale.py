@@ -163,6 +163,20 @@ def test_divergence_and_its_gradient_match_dense(rng):
         sinkhorn_divergence(X, Y, a, b, eps=2e-3, kind="primal", mode="dense"), rel=1e-7)
 
 
+def test_divergence_on_clouds_with_sparse_tails(rng):
+    # Gaussian clouds: where the coarse start leaves the self term's potential far
+    # below its c-transform (the sparse tails), the plan of (f, f) drops whole rows.
+    # The self term's first block list used to be built from it, and its
+    # c-transforms were infinite there (FloatingPointError).
+    X, Y = rng.standard_normal((500, 2)), rng.standard_normal((500, 2))
+    value, grad_X, _ = sinkhorn_divergence(X, Y, eps=0.01, return_grad=True,
+                                           mode="multiscale", tol=1e-7)
+    ref, ref_X, _ = sinkhorn_divergence(X, Y, eps=0.01, return_grad=True, mode="dense",
+                                        tol=1e-9)
+    assert value == pytest.approx(ref, rel=1e-5)
+    np.testing.assert_allclose(grad_X, ref_X, atol=1e-5 * np.abs(ref_X).max())
+
+
 def test_warm_start_from_potentials(rng):
     X, Y = _uniform(rng, 500, 2), _uniform(rng, 400, 2)
     cold = sinkhorn_points(X, Y, eps=1e-3, mode="multiscale", tol=1e-9)

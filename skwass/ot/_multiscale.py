@@ -181,11 +181,12 @@ class BlockProblem:
         return it
 
 
-def _rounds(problem, iterate, potentials, tol, max_iter):
+def _rounds(problem, iterate, potentials, tol, max_iter, start=None):
     """Solve on the block list and rebuild it from the new potentials, until it keeps
-    no pair that the solve dropped."""
+    no pair that the solve dropped. The first list is built from ``start``
+    (default: ``potentials``)."""
     n_iter = 0
-    problem.select(*potentials)
+    problem.select(*(potentials if start is None else start))
     for _ in range(_MAX_ROUNDS):
         n_iter += iterate((1.0 - 4 * _TRUNCATION_SHARE) * tol, max_iter - n_iter)
         if not problem.select(*potentials) or n_iter >= max_iter:
@@ -235,7 +236,12 @@ def solve_symmetric_multiscale(X, a, eps, metric, tol, max_iter, coarse_solver):
     cx = problem.X
     F = coarse_solver(cx.weight, cx.centroid)
     problem.select(F[cx.cluster], F[cx.cluster])
-    f = problem.rows(problem.extend(F))
+    g = problem.extend(F)
+    f = problem.rows(g)
+    # The first block list is that of (f, g): f = T g gives every row its whole
+    # mass, so no row loses all its blocks. The plan of (f, f) need not: where
+    # f is far below g (sparse regions), (f, f) would drop whole rows and
+    # their c-transforms would be infinite.
     n_iter = _rounds(problem, lambda tol_, cap: problem.iterate_symmetric(f, tol_, cap),
-                     (f, f), tol, max_iter)
+                     (f, f), tol, max_iter, start=(f, g))
     return cx.unsort(f), n_iter, problem

@@ -560,7 +560,10 @@ def _solve_multiscale(backend, X, Y, a, b, eps, metric, tol, max_iter, eps_scali
 
     if symmetric:
         f, n_iter, problem = solve_symmetric_multiscale(
-            X, a[0], eps, metric, tol, max_iter, lambda A, c: coarse(A, A, c, c)[0])
+            # The cells' OT(A, A) is solved as any other: its (f, g) are the
+            # symmetric potential shifted by +c and -c, and the block selection
+            # reads f_i + f_j, so it is given their average.
+            X, a[0], eps, metric, tol, max_iter, lambda A, c: sum(coarse(A, A, c, c)) / 2)
         g = f
     else:
         f, g, n_iter, problem = solve_multiscale(
