@@ -24,6 +24,9 @@ _LN2_HI = 0.6931471803691238
 _LN2_LO = 1.9082149292705877e-10
 _MIN_NORMAL_ARG = -708.39
 _OVERFLOW_ARG = 709.78
+# 2^52 plus the exponent bias: adding an integer e in [-1022, 1023] leaves
+# e + 1023 in the low mantissa bits.
+_EXPONENT_SHIFTER = 4503599627370496.0 + 1023.0
 
 
 @intrinsic
@@ -36,6 +39,18 @@ def _float64_from_bits(typingctx, bits):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _bits_from_float64(typingctx, value):
+    """Reinterpret a float64 as the int64 with the same bits."""
+    if value != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
 
 
 @numba.njit(cache=True, inline="always")
@@ -56,9 +71,12 @@ def fast_exp(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    # 2^k from its exponent bits; k reaches 1024 just below overflow.
+    # 2^k from its exponent bits; k reaches 1024 just below overflow. The biased
+    # exponent is read off the low bits of 2^52 + e rather than converted with
+    # int(), which AVX2 has no vector instruction for (the loop would go scalar).
     scale_exp = min(max(k, -1022.0), 1023.0)
-    y = p * _float64_from_bits((np.int64(scale_exp) + 1023) << 52)
+    biased = _bits_from_float64(scale_exp + _EXPONENT_SHIFTER)
+    y = p * _float64_from_bits(biased << 52)
     if k > scale_exp:
         y *= 2.0
     if x < _MIN_NORMAL_ARG:
