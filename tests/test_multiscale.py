@@ -106,8 +106,8 @@ def test_block_ctransform_against_logsumexp(rng):
 def test_block_selection_drops_least_mass_within_budget(rng, metric):
     """Kept pairs against the bounds computed in NumPy: the dropped bounds sum to the
     reported mass, within the budget, and every kept bound exceeds every dropped one
-    but for the width of a histogram bin."""
-    from skwass._kernels._blocks import _BIN, select_blocks
+    but for the width of a histogram bin. ``dropped_bound`` sums the same bounds."""
+    from skwass._kernels._blocks import _BIN, dropped_bound, select_blocks
     from skwass._kernels._costs import METRIC_CODES
 
     nx, ny, d, eps, log_budget = 300, 250, 3, 0.01, np.log(5e-5)
@@ -129,6 +129,15 @@ def test_block_selection_drops_least_mass_within_budget(rng, metric):
     assert dropped == pytest.approx(np.exp(bound[~kept]).sum(), rel=1e-12)
     assert dropped <= np.exp(log_budget)
     assert bound[kept].min() > bound[~kept].max() - _BIN
+    assert dropped_bound(lo_x, hi_x, top_x, log_A, lo_y, hi_y, top_y, log_B, eps, ptr, idx,
+                         METRIC_CODES[metric]) == pytest.approx(dropped, rel=1e-12)
+    # Any other list: the bounds of the pairs it leaves out.
+    other = rng.uniform(size=(nx, ny)) < 0.5
+    ptr = np.append(0, np.cumsum(other.sum(axis=1)))
+    idx = np.nonzero(other)[1]
+    assert dropped_bound(lo_x, hi_x, top_x, log_A, lo_y, hi_y, top_y, log_B, eps, ptr, idx,
+                         METRIC_CODES[metric]) == pytest.approx(np.exp(bound[~other]).sum(),
+                                                                rel=1e-12)
 
 
 def test_clusters_sort_points_and_keep_their_mass(rng):

@@ -272,7 +272,6 @@ def cost_gradient(G, X, Y, metric):
 # ---------------------------------------------------------------------------
 
 point_ranges = _blocks.point_ranges
-blocks_within = _blocks.blocks_within
 transpose_blocks = _blocks.transpose_blocks
 
 
@@ -281,6 +280,12 @@ def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_b
     """Kept pairs of clusters ``(ptr, idx)`` and the bound on the dropped mass."""
     return _blocks.select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps,
                                  log_budget, _costs.METRIC_CODES[metric])
+
+
+def dropped_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, ptr, idx, metric):
+    """The bound on the mass of the pairs of clusters that the list ``(ptr, idx)`` drops."""
+    return _blocks.dropped_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, ptr,
+                                 idx, _costs.METRIC_CODES[metric])
 
 
 def ctransform_blocks(X, x_cluster, Y, ranges, G, log_b, eps, metric):

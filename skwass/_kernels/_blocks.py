@@ -189,18 +189,23 @@ def select_blocks(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, log_b
     return ptr, idx, dropped.sum()
 
 
-@numba.njit(cache=True)
-def blocks_within(ptr, idx, old_ptr, old_idx):
-    """Whether every pair of the block list ``(ptr, idx)`` is in ``(old_ptr, old_idx)``
-    (both as :func:`select_blocks` lists them: each row's clusters increasing)."""
-    for cx in range(ptr.shape[0] - 1):
-        q = old_ptr[cx]
-        for p in range(ptr[cx], ptr[cx + 1]):
-            while q < old_ptr[cx + 1] and old_idx[q] < idx[p]:
-                q += 1
-            if q == old_ptr[cx + 1] or old_idx[q] != idx[p]:
-                return False
-    return True
+@numba.njit(cache=True, parallel=True)
+def dropped_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi, y_top, log_B, eps, ptr, idx, code):
+    """The sum of the mass bounds (as in :func:`select_blocks`) of the pairs of clusters
+    that the block list ``(ptr, idx)`` drops; each row's clusters increasing, as
+    :func:`select_blocks` lists them."""
+    nx, ny = x_lo.shape[0], y_lo.shape[0]
+    inv_eps = 1.0 / eps
+    dropped = np.zeros(nx)
+    for cx in numba.prange(nx):
+        p = ptr[cx]
+        for cy in range(ny):
+            if p < ptr[cx + 1] and idx[p] == cy:
+                p += 1
+            else:
+                dropped[cx] += np.exp(_log_mass_bound(x_lo, x_hi, x_top, log_A, y_lo, y_hi,
+                                                      y_top, log_B, cx, cy, inv_eps, code))
+    return dropped.sum()
 
 
 @numba.njit(cache=True)
