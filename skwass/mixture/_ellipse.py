@@ -324,13 +324,7 @@ default="sinkhorn_divergence"
         A point in several ellipsoids, or in none, goes to the one whose own norm
         ``|A_k^{-1} (x - c_k)|`` is smallest.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
+        {predict_parameters}
         """
         check_is_fitted(self)
         X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)

@@ -419,13 +419,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def predict(self, X):
         """The mixture component of each row: ``argmax_k pi_k(x)``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
+        {predict_parameters}
         """
         return self.predict_proba(X).argmax(axis=1)
 

@@ -64,6 +64,17 @@ FRAGMENTS = {
         "-------\n"
         "X : ndarray of shape (n_samples, n_features)"
     ),
+    "predict_parameters": (
+        "Parameters\n"
+        "----------\n"
+        "X : array-like of shape (n_samples, n_features)\n"
+        "    The points to assign.\n"
+        "\n"
+        "Returns\n"
+        "-------\n"
+        "labels : ndarray of shape (n_samples,)\n"
+        "    The mixture component of each point."
+    ),
     "inverse_transform_parameters": (
         "Parameters\n"
         "----------\n"
