@@ -16,6 +16,8 @@ def timed(fn, *args, **kwargs):
     return out, time.perf_counter() - start
 
 
-def median_time(fn, repeat=5):
-    """Median seconds of ``repeat`` calls of ``fn()``."""
+def median_time(fn, repeat=5, warmup=False):
+    """Median seconds of ``repeat`` calls of ``fn()``, after one untimed call if ``warmup``."""
+    if warmup:
+        fn()
     return float(np.median([timed(fn)[1] for _ in range(repeat)]))
