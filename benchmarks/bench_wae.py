@@ -20,20 +20,14 @@ busy machine, ``--n-jobs 1`` avoids the BLAS threads waiting for each other).
 """
 
 import argparse
-import timeit
 
 import numpy as np
+from _timing import median_time
 
 from skwass.neural_network import MixtureWAE
 from skwass.neural_network._wae import IMQ_SCALES
 from skwass.ot import mixture_mmd, mmd
 from skwass.utils import thread_limits
-
-
-def median_time(f, repeat):
-    f()
-    return float(np.median(timeit.repeat(f, number=1, repeat=repeat)))
-
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--batch-size", type=int, default=100)
@@ -54,11 +48,12 @@ weights = rng.dirichlet(np.ones(K), size=n)
 imq = dict(kernel="imq", bandwidth=IMQ_SCALES, return_grad=True)
 
 with thread_limits(args.n_jobs):
-    step = median_time(lambda: wae._objective(theta, X, rng, return_grad=True), args.repeat)
+    step = median_time(lambda: wae._objective(theta, X, rng, return_grad=True), args.repeat,
+                       warmup=True)
     grouped = median_time(lambda: mixture_mmd(Z, weights, Y, unbiased=True, **imq),
-                          args.repeat)
+                          args.repeat, warmup=True)
     flat = median_time(lambda: mmd(Z.reshape(-1, d), Y, weights.ravel() / n, **imq),
-                       args.repeat)
+                       args.repeat, warmup=True)
 print(f"MixtureWAE step, batch {n} x {K} components, dim(z) {d}, {p} features, "
       f"hidden (256, 256); n_jobs={args.n_jobs}; median of {args.repeat}")
 print(f"{'training step':40s} {step * 1e3:8.1f} ms")

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.mke._engine import LOSSES, Loss, minimize_loss
 from skwass.ot import cost_matrix
+from skwass.utils._docstrings import fill_doc
 from skwass.utils._threads import _with_thread_limits
 
 _SHRINKAGE_LOSSES = set(LOSSES) | {"entropic"}
@@ -25,6 +26,7 @@ class _ScalePushForward:
         return np.array([np.sum(G * noise)])
 
 
+@fill_doc
 class GaussianShrinkageModel(BaseEstimator):
     """Scale of a Gaussian fitted by minimizing a smoothed Wasserstein distance.
 
@@ -59,10 +61,7 @@ class GaussianShrinkageModel(BaseEstimator):
         Maximum L-BFGS-B iterations.
     tol : float, default=1e-8
         L-BFGS-B tolerance.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS while the model fits and scores: ``None``
-        keeps the process's setting (one thread per task in a dask worker),
-        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the model noise: the first draw is
         ``standard_normal((n_samples_model, n_features))``.
@@ -83,8 +82,7 @@ class GaussianShrinkageModel(BaseEstimator):
         Loss at ``shrinkage_``.
     n_iter_ : int
         L-BFGS-B iterations.
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
 
     Examples
     --------
@@ -155,17 +153,7 @@ class GaussianShrinkageModel(BaseEstimator):
     def fit(self, X, y=None):
         """Fit the shrinkage ``theta`` to ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : GaussianShrinkageModel
-            The fitted estimator.
+        {fit_parameters}
         """
         X = validate_data(self, X, dtype=np.float64)
         location, base_cov, scale, base, data = self._setup(X)
@@ -219,14 +207,7 @@ class GaussianShrinkageModel(BaseEstimator):
     def sample(self, n_samples=1, random_state=None):
         """Draw from the fitted ``N(location_, covariance_)``.
 
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState instance or None, default=None
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
+        {sample_parameters}
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
@@ -239,14 +220,7 @@ class GaussianShrinkageModel(BaseEstimator):
         The model sample uses the noise of :meth:`fit`, the fitted location and
         covariance, and the training metric scale.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        score : float
+        {score_parameters}
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass.neural_network import WassersteinRBM, binary_states
+from skwass.utils._docstrings import fill_doc
 
 
 def _rbm_parameters(estimator):
@@ -152,6 +153,10 @@ def _denoising_candidates(x, suspect, n_flips):
     return columns, np.abs(x[columns] - flips)
 
 
+# The summaries of a posterior over candidate rows that _summarize computes.
+_STRATEGIES = {"mode", "mean", "sample"}
+
+
 def _summarize(values, proba, strategy, rng):
     if strategy == "mode":
         return values[np.argmax(proba)]
@@ -247,6 +252,7 @@ class _FitsOnMissing:
         return tags
 
 
+@fill_doc
 class RBMImputer(_FitsOnMissing, TransformerMixin, BaseEstimator):
     """Fill missing binary entries (NaN) from an RBM's conditional distribution.
 
@@ -286,8 +292,7 @@ class RBMImputer(_FitsOnMissing, TransformerMixin, BaseEstimator):
     ----------
     estimator_ : estimator
         The fitted RBM.
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
 
     Notes
     -----
@@ -317,7 +322,7 @@ class RBMImputer(_FitsOnMissing, TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"]), None],
-        "strategy": [StrOptions({"mode", "mean", "sample"})],
+        "strategy": [StrOptions(_STRATEGIES)],
         "max_exact": [Interval(Integral, 0, 20, closed="both")],
         "n_gibbs": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -387,7 +392,7 @@ class RBMImputer(_FitsOnMissing, TransformerMixin, BaseEstimator):
         "X": ["array-like"],
         "suspect": ["array-like"],
         "n_flips": [Interval(Integral, 0, None, closed="left")],
-        "strategy": [StrOptions({"mode", "mean", "sample"})],
+        "strategy": [StrOptions(_STRATEGIES)],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -439,6 +444,7 @@ def denoise(estimator, X, suspect, n_flips, *, strategy="mode", random_state=Non
     return out
 
 
+@fill_doc
 class RBMDenoiser(_FitsOnMissing, TransformerMixin, BaseEstimator):
     """Denoise binary data under the paper's noise model: ``n_flips`` flips among ``columns``.
 
@@ -467,8 +473,7 @@ class RBMDenoiser(_FitsOnMissing, TransformerMixin, BaseEstimator):
     ----------
     estimator_ : estimator
         The fitted RBM.
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
 
     Examples
     --------
@@ -487,7 +492,7 @@ class RBMDenoiser(_FitsOnMissing, TransformerMixin, BaseEstimator):
         "estimator": [HasMethods(["fit"]), None],
         "columns": ["array-like", None],
         "n_flips": [Interval(Integral, 0, None, closed="left")],
-        "strategy": [StrOptions({"mode", "mean", "sample"})],
+        "strategy": [StrOptions(_STRATEGIES)],
         "max_states": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }

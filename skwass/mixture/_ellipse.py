@@ -19,6 +19,7 @@ from skwass.mke._engine import (
     minibatch_step,
     minimize_loss,
 )
+from skwass.utils._docstrings import fill_doc
 from skwass.utils._threads import _with_thread_limits
 
 
@@ -64,6 +65,7 @@ class _EllipsoidPushForward:
         return uniform_ball(rng, n_samples, self.d), labels
 
 
+@fill_doc
 class EllipseMKE(ClusterMixin, BaseEstimator):
     """Mixture of uniform ellipsoids fitted by minimum Kantorovich estimation.
 
@@ -123,10 +125,7 @@ default="sinkhorn_divergence"
         ``"auto"`` uses the GPU when ``X`` is a CuPy array. The parameters and
         the optimizer stay on the host (they are small). Every loss but
         ``"wasserstein"`` runs on the GPU.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS while the model fits and scores: ``None``
-        keeps the process's setting (one thread per task in a dask worker),
-        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the initialization, the noise and the minibatches.
     verbose : int, default=0
@@ -146,8 +145,7 @@ default="sinkhorn_divergence"
         :meth:`partial_fit`).
     n_iter_ : int
         Optimizer iterations run (one per :meth:`partial_fit` call).
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
 
     Examples
     --------
@@ -227,17 +225,7 @@ default="sinkhorn_divergence"
     def fit(self, X, y=None):
         """Fit the ellipsoids to ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : EllipseMKE
-            The fitted estimator.
+        {fit_parameters}
         """
         loss = self._loss(X)
         X = validate_data(self, host_copy(X), dtype=np.float64)
@@ -277,17 +265,7 @@ default="sinkhorn_divergence"
         initializes the centers from that batch (``init``); a call after
         :meth:`fit` continues from the fitted ellipsoids (with fresh Adam moments).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A batch of training data.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : EllipseMKE
-            The updated estimator.
+        {partial_fit_parameters}
         """
         first_call = not hasattr(self, "centers_")
         loss = self._loss(X)
@@ -346,13 +324,7 @@ default="sinkhorn_divergence"
         A point in several ellipsoids, or in none, goes to the one whose own norm
         ``|A_k^{-1} (x - c_k)|`` is smallest.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
+        {predict_parameters}
         """
         check_is_fitted(self)
         X = validate_data(self, host_copy(X), dtype=np.float64, reset=False)
@@ -408,14 +380,7 @@ default="sinkhorn_divergence"
         The model sample has ``max(len(X), batch_size)`` points drawn with
         ``random_state``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        score : float
+        {score_parameters}
         """
         check_is_fitted(self)
         loss = self._loss(X)

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skwass._backend._device import DEVICES, host_copy, resolve_device
 from skwass.mke._engine import GRAD_METRICS, LOSSES, Loss, _check_sample, minimize_loss
+from skwass.utils._docstrings import fill_doc
 from skwass.utils._threads import _with_thread_limits
 
 _METHODS = {"L-BFGS-B": "lbfgs", "Nelder-Mead": "nelder-mead", "adam": "adam"}
@@ -64,6 +65,7 @@ class _SimulatorPushForward:
         return np.einsum("nd,ndk->k", G, J)
 
 
+@fill_doc
 class MinimumKantorovichEstimator(BaseEstimator):
     """Fit the parameters of a simulator by minimizing an OT loss to the data.
 
@@ -133,10 +135,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
         there; ``"auto"`` uses the GPU when ``X`` is a CuPy array. The
         simulator and the optimizer run on the host. Every loss but
         ``"wasserstein"`` (``loss="auto"`` with one feature) runs on the GPU.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS while the model fits and scores: ``None``
-        keeps the process's setting (one thread per task in a dask worker),
-        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the noise.
     verbose : int, default=0
@@ -150,8 +149,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
         Objective at ``theta_``.
     n_iter_ : int
         Optimizer iterations run.
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
 
     Examples
     --------
@@ -277,17 +275,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
     def fit(self, X, y=None):
         """Estimate ``theta`` from the data ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observed data.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : MinimumKantorovichEstimator
-            The fitted estimator.
+        {fit_parameters}
         """
         X_in = X
         X = validate_data(self, host_copy(X), dtype=np.float64)
@@ -317,14 +305,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
     def sample(self, n_samples=1, random_state=None):
         """Simulate from the fitted model.
 
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState instance or None, default=None
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
+        {sample_parameters}
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
@@ -338,14 +319,7 @@ class MinimumKantorovichEstimator(BaseEstimator):
 
         The ``n_simulations`` noise sets are drawn from ``random_state``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        score : float
+        {score_parameters}
         """
         check_is_fitted(self)
         X_in = X

@@ -22,6 +22,7 @@ from skwass.mke._engine import (
 )
 from skwass.neural_network._layers import ACTIVATIONS, DenseNetwork
 from skwass.ot import cost_matrix
+from skwass.utils._docstrings import fill_doc
 from skwass.utils._optimizers import AdamOptimizer
 from skwass.utils._threads import _with_thread_limits
 
@@ -145,6 +146,7 @@ class LearnedCost:
         return value, grad_X
 
 
+@fill_doc
 class MLPGenerator(BaseEstimator):
     """A generative multilayer perceptron fitted by minimum Kantorovich estimation.
 
@@ -205,10 +207,7 @@ class MLPGenerator(BaseEstimator):
     score_eps : float, default=1.0
         Regularization of the Sinkhorn divergence that :meth:`score` reports,
         whatever ``loss`` and ``eps``, so that scores compare across them.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS while the model fits and scores: ``None``
-        keeps the process's setting (one thread per task in a dask worker),
-        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the latent noise and the minibatches.
     verbose : int, default=0
@@ -229,8 +228,7 @@ class MLPGenerator(BaseEstimator):
         Mean minibatch loss of the last epoch.
     n_iter_ : int
         Epochs run.
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
 
     Notes
     -----
@@ -381,17 +379,7 @@ class MLPGenerator(BaseEstimator):
     def fit(self, X, y=None):
         """Fit the generator to ``X`` with minibatch Adam for ``max_iter`` epochs.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (in ``[0, 1]`` with ``out_activation="sigmoid"``).
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : MLPGenerator
-            The fitted estimator.
+        {network_fit_parameters}
         """
         for attr in ("bandwidths_", "_critic"):
             self.__dict__.pop(attr, None)
@@ -419,16 +407,7 @@ class MLPGenerator(BaseEstimator):
         The first call initializes the weights; a call after :meth:`fit`
         continues from the fitted weights with fresh Adam moments.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : MLPGenerator
-            The updated estimator.
+        {partial_fit_parameters}
         """
         first_call = not hasattr(self, "coefs_")
         X = self._check_data(X, reset=first_call)
@@ -450,13 +429,7 @@ class MLPGenerator(BaseEstimator):
     def inverse_transform(self, Z):
         """Decode latent codes: the generator's images ``g_theta(Z)``.
 
-        Parameters
-        ----------
-        Z : array-like of shape (n_samples, n_components)
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
+        {inverse_transform_parameters}
         """
         check_is_fitted(self)
         Z = check_codes(Z, self.n_components)
@@ -465,15 +438,7 @@ class MLPGenerator(BaseEstimator):
     def sample(self, n_samples=1, random_state=None):
         """Draw ``n_samples`` points from the generator.
 
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState instance or None, default=None
-            Seeds the latent codes.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
+        {sample_parameters}
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
@@ -488,14 +453,7 @@ class MLPGenerator(BaseEstimator):
         score is the same for every ``loss`` (higher is better), so that
         ``GridSearchCV`` can compare losses, ``eps`` and layer sizes.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        score : float
+        {score_parameters}
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)

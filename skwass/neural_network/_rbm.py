@@ -33,6 +33,7 @@ from skwass._backend._device import (
     uniform_like,
 )
 from skwass.ot import centered_potential, cost_matrix, sinkhorn
+from skwass.utils._docstrings import fill_doc
 from skwass.utils._threads import _with_thread_limits
 
 # Exact enumeration of the 2**d visible states is offered up to this dimension.
@@ -102,6 +103,7 @@ def _check_unit_interval(X, metric=None, what="X"):
         )
 
 
+@fill_doc
 class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Bernoulli restricted Boltzmann machine trained with a Wasserstein objective.
 
@@ -182,10 +184,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         solves the Sinkhorn problems there; ``"auto"`` trains on the GPU when
         ``X`` is a CuPy array. Random numbers are drawn on the host from
         ``random_state`` either way, and the fitted attributes are NumPy arrays.
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS while the model fits and scores: ``None``
-        keeps the process's setting (one thread per task in a dask worker),
-        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the PCD chains, minibatch order and the
         Gibbs sampling done by :meth:`gibbs`, :meth:`sample` and
@@ -214,8 +213,7 @@ class WassersteinRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Fine-tuning epochs run.
     n_steps_ : int
         Gradient updates done, pretraining included.
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when they are all strings.
 

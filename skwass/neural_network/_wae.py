@@ -31,6 +31,7 @@ from skwass.mke._engine import _warn_max_iter
 from skwass.neural_network._generator import MLPGenerator, check_codes, check_output_range
 from skwass.neural_network._layers import ACTIVATIONS, DenseNetwork
 from skwass.ot import mixture_mmd
+from skwass.utils._docstrings import fill_doc
 from skwass.utils._optimizers import AdamOptimizer, NoImprovementStopper
 from skwass.utils._threads import _with_thread_limits
 
@@ -76,6 +77,7 @@ def _minibatches(n_samples, batch_size):
     return list(zip(starts, [*starts[1:], n_samples], strict=True))
 
 
+@fill_doc
 class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Gaussian-mixture Wasserstein autoencoder (GM-WAE; Gaujac, Feige & Barber 2021).
 
@@ -144,10 +146,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         Fitting stops when the epoch's mean minibatch objective has not
         improved by ``tol`` for ``n_iter_no_change`` epochs.
     n_iter_no_change : int, default=10
-    n_jobs : int or None, default=None
-        Threads for the kernels and BLAS while the model fits and scores: ``None``
-        keeps the process's setting (one thread per task in a dask worker),
-        ``-1`` means all cores; see :func:`skwass.utils.effective_n_threads`.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the minibatches, the encoder noise and the prior draws.
     verbose : int, default=0
@@ -165,7 +164,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         Mean minibatch objective of the last epoch.
     n_iter_ : int
         Epochs run.
-    n_features_in_ : int
+    {n_features_in_}
 
     Examples
     --------
@@ -366,17 +365,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def fit(self, X, y=None):
         """Fit the autoencoder to ``X`` with minibatch Adam for up to ``max_iter`` epochs.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (in ``[0, 1]`` with ``out_activation="sigmoid"``).
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : MixtureWAE
-            The fitted estimator.
+        {network_fit_parameters}
         """
         X = self._check_data(X, reset=True)
         self._start(X)
@@ -398,16 +387,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         The first call initializes the networks; later calls (also after
         :meth:`fit`) continue from the current weights and Adam moments.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : MixtureWAE
-            The updated estimator.
+        {partial_fit_parameters}
         """
         first_call = not hasattr(self, "coefs_")
         X = self._check_data(X, reset=first_call)
@@ -439,13 +419,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def predict(self, X):
         """The mixture component of each row: ``argmax_k pi_k(x)``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
+        {predict_parameters}
         """
         return self.predict_proba(X).argmax(axis=1)
 
@@ -496,13 +470,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def inverse_transform(self, Z):
         """Decode latent codes: ``g(Z)``.
 
-        Parameters
-        ----------
-        Z : array-like of shape (n_samples, n_components)
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
+        {inverse_transform_parameters}
         """
         check_is_fitted(self)
         Z = check_codes(Z, self.n_components)
@@ -551,17 +519,10 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         times the MMD, averaged over consecutive minibatches of
         ``batch_size`` rows, with encoder noise and prior draws seeded by
         ``random_state``. It depends on ``lam``; to compare fits across
-        ``lam``, score reconstructions or the MMD of the codes directly.
+        ``lam``, score reconstructions or the MMD of the codes directly. ``X``
+        needs at least two rows.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            At least two rows.
-        y : Ignored
-
-        Returns
-        -------
-        score : float
+        {score_parameters}
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_min_samples=2)
