@@ -11,7 +11,10 @@ solved by multiscale, so its phases are counted inside ``coarse`` and in the
 other rows too; ``calls`` says how often each ran. It times whatever phases
 the checked-out code has, so an older tree can be profiled the same way.
 
-Run: ``python benchmarks/profile_multiscale.py 25000`` (one or more sizes).
+Run: ``python benchmarks/profile_multiscale.py 25000`` (one or more sizes;
+``--dim 2`` for the plane). ``--pairs-only`` counts the pairs of points that one
+c-transform visits from the coarse start, without solving:
+``python benchmarks/profile_multiscale.py 1000000 --dim 2 --pairs-only``.
 """
 
 import argparse
@@ -20,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from skwass.ot import _multiscale, _sinkhorn, sinkhorn_points
+from skwass.ot import _multiscale, _sinkhorn, cost_matrix, sinkhorn, sinkhorn_points
 
 EPS = 2 * 0.0025  # skwass's "sqeuclidean" is |x - y|^2, twice GeomLoss's p=2 cost
 TOL = 1e-3
@@ -45,9 +48,9 @@ def timed(owner, name, totals):
     setattr(owner, name, call)
 
 
-def profile(n, seed=0):
+def profile(n, d=3, seed=0):
     rng = np.random.default_rng(seed)
-    X, Y = rng.uniform(size=(n, 3)), rng.uniform(size=(n, 3))
+    X, Y = rng.uniform(size=(n, d)), rng.uniform(size=(n, d))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sinkhorn_points(X[:300], Y[:300], eps=EPS, mode="multiscale", tol=TOL)  # JIT
@@ -82,11 +85,37 @@ def profile(n, seed=0):
             print(f"  {name:12s} {entry[0]:6d} {entry[1]:9.2f} {entry[2]:9.2f}")
 
 
+def kept_pairs(n, d, seed=0):
+    """The work of one c-transform without solving: the block list that the coarse
+    potentials select, counted in pairs of points."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.uniform(size=(n, d)), rng.uniform(size=(n, d))
+    w = np.full(n, 1.0 / n)
+    problem = _multiscale._problem(X, Y, w, w, EPS, "sqeuclidean", TOL)
+    cx, cy = problem.X, problem.Y
+    coarse = sinkhorn(cx.weight, cy.weight, cost_matrix(cx.centroid, cy.centroid), EPS,
+                      tol=_sinkhorn._COARSE_TOL)
+    problem.select(coarse.f[cx.cluster], coarse.g[cy.cluster])
+    rptr, lo, hi = problem.row_ranges
+    per_cell = np.add.reduceat(hi - lo, rptr[:-1])[:len(cx.weight)]
+    pairs = float((per_cell * np.diff(cx.start)).sum())
+    print(f"n = {n}, d = {d}: {len(cx.weight)} cells; {pairs / n:.0f} kept pairs per point "
+          f"({pairs / n / n:.1%} of the cloud), {pairs:.2e} per c-transform")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", type=int, nargs="*", default=[25_000])
-    for n in parser.parse_args().sizes:
-        profile(n)
+    parser.add_argument("--dim", type=int, default=3)
+    parser.add_argument("--pairs-only", action="store_true",
+                        help="only count the pairs the coarse start keeps (no solve; the "
+                             "coarse problem is solved densely, so keep the cells few)")
+    args = parser.parse_args()
+    for n in args.sizes:
+        if args.pairs_only:
+            kept_pairs(n, args.dim)
+        else:
+            profile(n, args.dim)
 
 
 if __name__ == "__main__":
