@@ -34,32 +34,19 @@ def test_simplex_means_are_equidistant():
         simplex_means(10, 8, distance=4.0)
 
 
-def _unfitted_wae(X, rng, **kwargs):
-    """A MixtureWAE set up for X, and its start parameters shifted at random
-    (off the block-diagonal zeros of separate component networks)."""
-    wae = MixtureWAE(n_components=2, n_clusters=3, hidden_layer_sizes=(5, 4),
-                     activation="tanh", lam=3.0, **kwargs)
-    wae.n_features_in_ = X.shape[1]
-    wae.means_ = wae._prior_means()
-    theta = wae._init_theta(rng)
-    shift = 0.1 * rng.normal(size=theta.size)
-    mask = wae._encoder_mask()
-    if mask is not None:
-        shift[:mask.size] *= mask
-    return wae, theta + shift
-
-
-@pytest.mark.parametrize("out_activation, encoder, component_layer_sizes",
-                         [("sigmoid", "gaussian", None), ("identity", "gaussian", None),
-                          ("sigmoid", "deterministic", None), ("sigmoid", "gaussian", (3, 2)),
-                          ("sigmoid", "deterministic", (3, 2))])
-def test_objective_gradient_through_encoder_decoder_and_penalty(out_activation, encoder,
-                                                                 component_layer_sizes):
+@pytest.mark.parametrize("out_activation, encoder",
+                         [("sigmoid", "gaussian"), ("identity", "gaussian"),
+                          ("sigmoid", "deterministic")])
+def test_objective_gradient_through_encoder_decoder_and_penalty(out_activation, encoder):
     """The whole objective's gradient (encoder, decoder, MMD) against finite differences."""
     rng = np.random.RandomState(2)
     X = rng.uniform(size=(7, 4))
-    wae, theta = _unfitted_wae(X, rng, out_activation=out_activation, encoder=encoder,
-                               component_layer_sizes=component_layer_sizes)
+    wae = MixtureWAE(n_components=2, n_clusters=3, hidden_layer_sizes=(5, 4),
+                     activation="tanh", out_activation=out_activation, lam=3.0,
+                     encoder=encoder)
+    wae.n_features_in_ = 4
+    wae.means_ = wae._prior_means()
+    theta = wae._init_theta(rng) + 0.1 * rng.normal(size=wae._init_theta(rng).size)
     value, grad = wae._objective(theta, X, np.random.RandomState(5), return_grad=True)
 
     def objective(t):  # the same encoder noise and prior draws at every evaluation
@@ -75,85 +62,7 @@ def test_objective_gradient_through_encoder_decoder_and_penalty(out_activation, 
     # The objective is about 18: a step of 1e-5 balances the differences'
     # rounding (eps * 18 / step) against their truncation error.
     expected = central_differences(objective, theta, coords, step=1e-5)
-    mask = wae._encoder_mask()
-    if mask is not None:  # the weights between separate networks stay at 0
-        expected *= np.r_[mask, np.ones(theta.size - n_enc)][coords]
-        assert np.count_nonzero(mask[coords[coords < n_enc]] == 0) > 0
     assert np.allclose(grad[coords], expected, rtol=1e-5, atol=1e-8)
-
-
-def test_component_networks_are_separate_dense_networks():
-    """With component_layer_sizes, the encoder computes the weights network and one
-    network per component, each a DenseNetwork of its own, and fitting keeps them apart."""
-    from skwass.neural_network._layers import DenseNetwork
-
-    X, _ = _blobs(60)
-    wae = _small_wae(hidden_layer_sizes=(6, 5), component_layer_sizes=(4, 3)).fit(X)
-    encoder, theta_enc, _, _ = wae._split(wae._theta())
-    out = encoder.forward(theta_enc, X)[-1]
-    coefs, intercepts = wae.encoder_coefs_, wae.encoder_intercepts_
-    K, d = 3, 2
-    # Units of each network, by hand: weights network, then component k's.
-    hidden = [np.arange(6), np.arange(5)]
-    outputs = [np.arange(K)]
-    for k in range(K):
-        hidden_k = [6 + 4 * k + np.arange(4), 5 + 3 * k + np.arange(3)]
-        hidden = hidden + hidden_k
-        outputs.append(np.r_[K + d * k + np.arange(d), K + K * d + d * k + np.arange(d)])
-    for g, cols in enumerate(outputs):
-        units = [np.arange(3), *hidden[2 * g:2 * g + 2], cols]
-        net = DenseNetwork([u.size for u in units], "relu", "identity")
-        layers = list(enumerate(zip(units[:-1], units[1:], strict=True)))
-        theta = np.concatenate([coefs[i][np.ix_(a, b)].ravel() for i, (a, b) in layers]
-                               + [intercepts[i][b] for i, (_, b) in layers])
-        assert np.allclose(net.forward(theta, X)[-1], out[:, cols])
-    # Every weight between different networks is still exactly 0.
-    assert np.count_nonzero(wae._theta()[:encoder.n_params][wae._encoder_mask() == 0]) == 0
-
-
-@pytest.mark.parametrize("component_layer_sizes", [None, (3, 2)])
-def test_moments_objective_gradient(component_layer_sizes):
-    """The pretraining loss's gradient against finite differences."""
-    rng = np.random.RandomState(3)
-    X = rng.uniform(size=(9, 4))
-    wae, theta = _unfitted_wae(X, rng, component_layer_sizes=component_layer_sizes)
-    theta_enc = theta[:wae._networks()[0].n_params]
-
-    def objective(t):
-        return wae._moments_objective(t, X, np.random.RandomState(4))
-
-    value, grad = wae._moments_objective(theta_enc, X, np.random.RandomState(4),
-                                         return_grad=True)
-    assert value == pytest.approx(objective(theta_enc))
-    coords = np.r_[rng.choice(theta_enc.size, 30, replace=False),
-                   np.arange(theta_enc.size - 15, theta_enc.size)]
-    expected = central_differences(objective, theta_enc, coords, step=1e-6)
-    mask = wae._encoder_mask()
-    if mask is not None:
-        expected *= mask[coords]
-    assert np.allclose(grad[coords], expected, rtol=1e-5, atol=1e-8)
-
-
-@pytest.mark.parametrize("component_layer_sizes", [None, (8,)])
-def test_pretraining_matches_the_prior_moments(component_layer_sizes):
-    """After pretraining, each component's codes have the prior's mean and variance
-    (closed form: mu0_k and prior_std^2); at the start they have not."""
-    X, _ = _blobs(150)
-    params = dict(component_layer_sizes=component_layer_sizes, prior_std=0.7, batch_size=50)
-
-    def code_moments(pretrain_iter):
-        wae = _small_wae(**params, pretrain_iter=pretrain_iter)
-        wae._start(wae._check_data(X, reset=True))
-        encoder = wae._networks()[0]
-        _, _, mu, std = wae._encode(encoder, wae._state[:encoder.n_params], X)
-        Z = mu + std * np.random.RandomState(0).standard_normal(mu.shape)
-        return wae.means_, Z.mean(axis=0), Z.var(axis=0)
-
-    means, mean, var = code_moments(300)
-    assert np.allclose(mean, means, atol=0.1)
-    assert np.allclose(var, 0.49, rtol=0.25)
-    _, _, var = code_moments(0)
-    assert not np.allclose(var, 0.49, rtol=0.25)
 
 
 def _blobs(n=150, seed=0):
@@ -234,10 +143,6 @@ def test_bad_input_is_refused():
         MixtureWAE(lam=-1.0).fit(X)
     with pytest.raises(ValueError, match="kernel"):
         MixtureWAE(kernel="rbf").fit(X)
-    with pytest.raises(ValueError, match="component_layer_sizes must have as many layers"):
-        _small_wae(component_layer_sizes=(4, 4)).fit(X)
-    with pytest.raises(ValueError, match="pretrain_iter"):
-        _small_wae(pretrain_iter=-1).fit(X)
     with pytest.raises(ValueError, match="1 sample"):
         _small_wae().fit(X[:1])
     wae = _small_wae().fit(X)

@@ -194,9 +194,6 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         "lam": [Interval(numbers.Real, 0, None, closed="left")],
         "kernel": [StrOptions({"imq", "gaussian"})],
         "encoder": [StrOptions({"gaussian", "deterministic"})],
-        "component_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None,
-                                                         closed="left"), None],
-        "pretrain_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "prior": [StrOptions({"simplex"}), "array-like"],
         "prior_std": [Interval(numbers.Real, 0, None, closed="neither")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -211,8 +208,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def __init__(self, n_components=10, *, n_clusters=10, hidden_layer_sizes=(256, 256),
                  activation="relu", out_activation="sigmoid", lam=500.0, kernel="imq",
-                 encoder="gaussian", component_layer_sizes=None, pretrain_iter=0,
-                 prior="simplex", prior_std=1.0, batch_size=100,
+                 encoder="gaussian", prior="simplex", prior_std=1.0, batch_size=100,
                  learning_rate=5e-4, max_iter=100, tol=1e-4, n_iter_no_change=10,
                  n_jobs=None, random_state=None, verbose=0):
         self.n_components = n_components
@@ -223,8 +219,6 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         self.lam = lam
         self.kernel = kernel
         self.encoder = encoder
-        self.component_layer_sizes = component_layer_sizes
-        self.pretrain_iter = pretrain_iter
         self.prior = prior
         self.prior_std = prior_std
         self.batch_size = batch_size
@@ -238,65 +232,15 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     # -- networks and parameters -------------------------------------------
 
-    def _hidden_sizes(self):
-        """Hidden sizes of the weights network and of each component's network (or None)."""
-        hidden = MLPGenerator._layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes, 0)[1:]
-        if self.component_layer_sizes is None:
-            return hidden, None
-        component = MLPGenerator._layer_sizes("component_layer_sizes",
-                                              self.component_layer_sizes, 0)[1:]
-        if len(component) != len(hidden):
-            raise ValueError(
-                f"component_layer_sizes must have as many layers as hidden_layer_sizes "
-                f"({len(hidden)}), got {self.component_layer_sizes!r}."
-            )
-        return hidden, component
-
     def _networks(self):
-        hidden, component = self._hidden_sizes()
+        hidden = MLPGenerator._layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes, 0)[1:]
         n_std = self.n_components if self.encoder == "gaussian" else 0
         n_out = self.n_clusters * (1 + self.n_components + n_std)
-        # Separate networks on the same input are one network whose hidden
-        # weights are block diagonal (see _encoder_groups).
-        widths = hidden if component is None else [
-            h + self.n_clusters * c for h, c in zip(hidden, component, strict=True)]
-        encoder = DenseNetwork((self.n_features_in_, *widths, n_out), self.activation,
+        encoder = DenseNetwork((self.n_features_in_, *hidden, n_out), self.activation,
                                "identity")
         decoder = DenseNetwork((self.n_components, *hidden[::-1], self.n_features_in_),
                                self.activation, self.out_activation)
         return encoder, decoder
-
-    def _encoder_groups(self):
-        """With ``component_layer_sizes``, the network of each encoder unit.
-
-        Group 0 is the weights network (hidden_layer_sizes -> the logits of
-        ``pi``), group ``k + 1`` the network of component ``k`` (its hidden
-        units -> ``mu_k`` and ``log sigma_k``); the input (-1) feeds them all.
-        A list with one array of group labels per layer, input to output.
-        """
-        hidden, component = self._hidden_sizes()
-        K, d = self.n_clusters, self.n_components
-        groups = [np.full(self.n_features_in_, -1)]
-        for h, c in zip(hidden, component, strict=True):
-            groups.append(np.repeat(np.arange(K + 1), [h] + [c] * K))
-        per_component = np.repeat(np.arange(1, K + 1), d)
-        n_std = 1 if self.encoder == "gaussian" else 0
-        groups.append(np.concatenate([np.zeros(K, dtype=int), *[per_component] * (1 + n_std)]))
-        return groups
-
-    def _encoder_mask(self):
-        """Flat 0/1 vector over the encoder's parameters: 0 on the weights between
-        different networks, which start at 0 and, their gradient masked, stay there
-        (Adam moves no parameter whose gradient is always 0)."""
-        if self.component_layer_sizes is None:
-            return None
-        encoder = self._networks()[0]
-        mask = np.ones(encoder.n_params)
-        coefs, _ = encoder.unpack(mask)
-        groups = self._encoder_groups()
-        for coef, rows, cols in zip(coefs, groups[:-1], groups[1:], strict=True):
-            coef[...] = (rows[:, None] == cols) | (rows[:, None] == -1)
-        return mask
 
     def _prior_means(self):
         if isinstance(self.prior, str):
@@ -309,26 +253,9 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             )
         return means.copy()
 
-    def _init_encoder(self, encoder, rng):
-        """Glorot weights; with ``component_layer_sizes``, each network drawn as
-        its own :class:`DenseNetwork` (its own fans) into its blocks."""
-        if self.component_layer_sizes is None:
-            return encoder.init(rng)
-        theta = np.zeros(encoder.n_params)
-        coefs, intercepts = encoder.unpack(theta)
-        groups = self._encoder_groups()
-        for g in range(self.n_clusters + 1):
-            units = [np.arange(groups[0].size)] + [np.flatnonzero(a == g) for a in groups[1:]]
-            network = DenseNetwork([u.size for u in units], self.activation, "identity")
-            sub_coefs, sub_intercepts = network.unpack(network.init(rng))
-            for layer, (rows, cols) in enumerate(zip(units[:-1], units[1:], strict=True)):
-                coefs[layer][np.ix_(rows, cols)] = sub_coefs[layer]
-                intercepts[layer][cols] = sub_intercepts[layer]
-        return theta
-
     def _init_theta(self, rng):
         encoder, decoder = self._networks()
-        theta_enc = self._init_encoder(encoder, rng)
+        theta_enc = encoder.init(rng)
         # Each component's codes start around its prior mean (the paper
         # pretrains the Gaussian networks to the prior's moments). The encoder
         # noise starts small: started at half the prior's spread, the MMD
@@ -405,49 +332,8 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         grad_out = [grad_logits, grad_Z.reshape(n, -1)]
         if self.encoder == "gaussian":  # d z / d log(std) = eps * std
             grad_out.append((grad_Z * eps * std).reshape(n, -1))
-        grad_enc = self._encoder_backward(encoder, theta_enc, act_enc, grad_out)
+        grad_enc = encoder.backward(theta_enc, act_enc, np.hstack(grad_out))
         return value, np.concatenate([grad_enc, grad_dec])
-
-    def _encoder_backward(self, encoder, theta_enc, act_enc, grad_out):
-        """The encoder's gradient from those of its outputs ``[logits, mu, (sigma)]``."""
-        grad = encoder.backward(theta_enc, act_enc, np.hstack(grad_out))
-        mask = self._encoder_mask()
-        return grad if mask is None else grad * mask
-
-    def _moments_objective(self, theta_enc, X, rng, return_grad=False):
-        """Pretraining loss: squared gaps between the mean and variance of each
-        component's codes on the minibatch ``X`` and the prior's, ``mu0_k`` and
-        ``prior_std^2``, summed over components and dimensions (gradient: for
-        the encoder's parameters)."""
-        n = X.shape[0]
-        encoder = self._networks()[0]
-        act_enc, _, mu, std = self._encode(encoder, theta_enc, X)
-        eps = rng.standard_normal(mu.shape)
-        Z = mu + std * eps
-        mean = Z.mean(axis=0)
-        centered = Z - mean
-        var_gap = (centered**2).mean(axis=0) - self.prior_std**2
-        value = float(((mean - self.means_) ** 2).sum() + (var_gap**2).sum())
-        if not return_grad:
-            return value
-        grad_Z = (2.0 / n) * (mean - self.means_) + (4.0 / n) * var_gap * centered
-        grad_out = [np.zeros((n, self.n_clusters)), grad_Z.reshape(n, -1)]
-        if self.encoder == "gaussian":
-            grad_out.append((grad_Z * eps * std).reshape(n, -1))
-        return value, self._encoder_backward(encoder, theta_enc, act_enc, grad_out)
-
-    def _pretrain(self, X):
-        """``pretrain_iter`` Adam steps of :meth:`_moments_objective` on random
-        minibatches, on the encoder's Gaussian part (the weights network gets no
-        gradient from it)."""
-        encoder = self._networks()[0]
-        theta_enc = self._state[:encoder.n_params]  # a view: the steps update _state
-        optimizer = AdamOptimizer([theta_enc], self.learning_rate)
-        size = min(self.batch_size, X.shape[0])
-        for _ in range(self.pretrain_iter):
-            rows = self._rng.choice(X.shape[0], size, replace=False)
-            _, grad = self._moments_objective(theta_enc, X[rows], self._rng, return_grad=True)
-            optimizer.update_params([theta_enc], [grad])
 
     def _epoch(self, X):
         """One pass of Adam steps over shuffled minibatches; sets ``loss_`` and ``n_iter_``."""
@@ -470,7 +356,6 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         self.means_ = self._prior_means()
         self._rng = check_random_state(self.random_state)
         self._state = self._init_theta(self._rng)
-        self._pretrain(X)
         self._optimizer = AdamOptimizer([self._state], self.learning_rate)
         self.n_iter_ = 0
 
