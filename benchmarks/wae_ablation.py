@@ -37,11 +37,12 @@ component, and the elapsed time. The first row is KMeans on the pixels. Variants
 ``paper_encoder``  both, with the paper's Adam step 5e-4: the closest this dense package gets to
                    the paper's MNIST setting (its convolutions and batch normalization aside);
 ``components32_pretrain_lam50``  both, lam / 10;
+``components32_lam50``  the separate networks without pretraining, lam / 10;
 ``prior_start``    the estimator's encoder, started exactly at the prior's moments for every
                    image (``mu_k(x) = mu0_k``, ``sigma_k(x) = prior_std``), the per-image reading
                    of the paper's pretraining.
 
-The last six are not options of ``MixtureWAE``: they did not help (see
+The last seven are not options of ``MixtureWAE``: they did not help (see
 benchmarks/README.md), so they live here, in ``PaperEncoderWAE``, whose
 gradients the script checks against finite differences before it trains.
 
@@ -258,6 +259,7 @@ VARIANTS = {
                       "learning_rate": 5e-4},
     "components32_pretrain_lam50": {"component_layer_sizes": (32, 32), "pretrain_iter": 1000,
                                     "lam_factor": 0.1},
+    "components32_lam50": {"component_layer_sizes": (32, 32), "lam_factor": 0.1},
     "prior_start": {"start_at_prior": True},
 }
 
