@@ -97,7 +97,10 @@ def kept_pairs(n, d, seed=0):
                       tol=_sinkhorn._COARSE_TOL)
     problem.select(coarse.f[cx.cluster], coarse.g[cy.cluster])
     rptr, lo, hi = problem.row_ranges
-    per_cell = np.add.reduceat(hi - lo, rptr[:-1])[:len(cx.weight)]
+    n_cells = len(cx.weight)
+    # Targets per cell of X: the lengths of its ranges (a cell may have none).
+    per_cell = np.bincount(np.repeat(np.arange(n_cells), np.diff(rptr)), weights=hi - lo,
+                           minlength=n_cells)
     pairs = float((per_cell * np.diff(cx.start)).sum())
     print(f"n = {n}, d = {d}: {len(cx.weight)} cells; {pairs / n:.0f} kept pairs per point "
           f"({pairs / n / n:.1%} of the cloud), {pairs:.2e} per c-transform")
