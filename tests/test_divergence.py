@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-from skwass.ot import cost_matrix, sinkhorn_divergence, sinkhorn_loss
+from skwass.ot import cost_matrix, sinkhorn_divergence, sinkhorn_loss, sinkhorn_points
 from skwass.ot._divergence import _unrolled_sinkhorn
 from skwass.ot._validation import MIN_EPS_PER_COST
 
@@ -430,3 +430,33 @@ def test_unrolled_gradient_overflow_falls_back_quietly():
     expected, _ = unrolled_in_long_double(C, a, b, eps, 20)
     assert scaled[0] == pytest.approx(expected, rel=1e-10)
     assert all(np.isfinite(g).all() for g in scaled[1:])
+
+
+@pytest.mark.parametrize("mode", ["dense", "multiscale"])
+def test_divergence_with_the_value_of_y_against_itself_given(rng, mode):
+    # OT(b, b) from sinkhorn_points(Y, None), solved apart, replaces the divergence's
+    # own third problem (the same symmetric solve): same value, same gradients. It
+    # agrees with the alternating solve of (Y, Y) (which stalls near 4e-8 here) and
+    # with POT.
+    X, Y, a, b = random_problem(rng, 60, 50)
+    self_plan = sinkhorn_points(Y, None, b, eps=0.1, tol=1e-10, mode=mode)
+    np.testing.assert_array_equal(self_plan.f, self_plan.g)
+    alternating = sinkhorn_points(Y, Y, b, b, eps=0.1, tol=1e-6, mode=mode)
+    assert self_plan.value == pytest.approx(alternating.value, abs=1e-6)
+    pot = ot.sinkhorn2(b, b, cost_matrix(Y, Y), 0.1, stopThr=1e-12, numItermax=100_000)
+    assert self_plan.transport_cost == pytest.approx(float(pot), rel=1e-7)
+    ot_yy = self_plan.value
+    full = sinkhorn_divergence(X, Y, a, b, eps=0.1, return_grad=True, tol=1e-10, mode=mode)
+    given = sinkhorn_divergence(X, Y, a, b, eps=0.1, return_grad=True, tol=1e-10, mode=mode,
+                                ot_yy=ot_yy)
+    assert given[0] == pytest.approx(full[0], abs=1e-12)
+    for ours, reference in zip(given[1:], full[1:], strict=True):
+        np.testing.assert_array_equal(ours, reference)
+    with pytest.raises(ValueError, match="ot_yy is the entropic value"):
+        sinkhorn_divergence(X, Y, eps=0.1, kind="primal", ot_yy=ot_yy)
+    for bad, message in (({"b": b}, "b must be None when Y is None"),
+                         ({"init": (a, a)}, "init must be None when Y is None")):
+        with pytest.raises(ValueError, match=message):
+            sinkhorn_points(Y, None, eps=0.1, **bad)
+    with pytest.raises(ValueError, match="not a batch"):
+        sinkhorn_points(np.stack([Y, Y]), None, eps=0.1)

@@ -14,7 +14,7 @@ from skwass.datasets import gandk_simulator, make_gandk
 from skwass.mke import MinimumKantorovichEstimator
 from skwass.mke._engine import Loss, _Objective
 from skwass.mke._estimator import _SimulatorPushForward
-from skwass.ot import sinkhorn_points, wasserstein
+from skwass.ot import sinkhorn_divergence, sinkhorn_points, wasserstein
 
 GANDK = np.array([3.0, 1.0, 2.0, 0.5])
 
@@ -238,6 +238,23 @@ def test_full_batch_fit_past_the_dense_limit_matches_the_dense_fit(monkeypatch):
     np.testing.assert_allclose(multiscale.theta_, dense.theta_, atol=1e-5)
     assert multiscale.loss_ == pytest.approx(dense.loss_, rel=1e-5, abs=1e-8)
     np.testing.assert_allclose(dense.theta_, [0.2, -0.1], atol=0.05)
+
+
+def test_full_batch_fit_solves_the_data_against_itself_once(rng, monkeypatch):
+    """OT(Y, Y) does not depend on theta: one symmetric solve per fit, and the loss the
+    fit reports is the whole divergence between its sample and the data."""
+    import skwass.mke._engine as engine
+
+    calls = []
+    original = engine.sinkhorn_points
+    monkeypatch.setattr(engine, "sinkhorn_points",
+                        lambda X, Y=None, **kw: calls.append(Y) or original(X, Y, **kw))
+    X = rng.normal(size=(80, 2)) + [1.0, -2.0]
+    est = MinimumKantorovichEstimator(eps=0.5, metric="sqeuclidean", random_state=0).fit(X)
+    assert calls == [None] and est.n_iter_ > 1
+    sample = est.theta_ + np.random.RandomState(0).standard_normal((80, 2))
+    whole = sinkhorn_divergence(sample, X, eps=0.5, tol=1e-10)
+    assert est.loss_ == pytest.approx(whole, abs=1e-6)
 
 
 def test_adam_method(rng):

@@ -27,7 +27,7 @@ from skwass.ot._sinkhorn import (
     _solve_points,
     _solve_stack,
     _solve_symmetric,
-    _solve_symmetric_points,
+    solve_self,
 )
 from skwass.ot._validation import (
     METRIC_PARAM,
@@ -256,8 +256,9 @@ def _position_gradient(backend, grad_C, X, Y, metric, symmetric):
 
 
 def _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol, max_iter,
-                       mode):
-    """The divergence with every cost recomputed from the points (online or multiscale).
+                       ot_yy, mode):
+    """The divergence with every cost recomputed from the points (online or multiscale);
+    ``OT(b, b)`` is ``ot_yy`` unless it is None.
 
     Dual gradients only: ``grad_X = G(P_xy) - G(P_xx)`` with
     ``G(P)_i = sum_j P_ij grad_x c(x_i, y_j)`` (the self term's plan is
@@ -266,22 +267,20 @@ def _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
 
     def solve(P, Q, w1, w2, symmetric):
         """The result, whose ``position_gradient()`` is ``G`` of its plan."""
+        if symmetric:
+            return solve_self(backend, P, w1, eps, metric, tol, max_iter, mode)
         if mode == "multiscale":
             return _solve_multiscale(backend, P, Q, w1[None], w2[None], eps, metric, tol,
-                                     max_iter, "auto", None, symmetric=symmetric)[0]
-        if symmetric:
-            return _solve_symmetric_points(backend, P, w1, eps, metric, tol, max_iter)
+                                     max_iter, "auto", None)[0]
         return _solve_points(backend, P, Q, w1[None], w2[None], eps, metric, tol, max_iter,
                              "auto", None)
 
     res_xy = solve(X, Y, a, b, symmetric=False)
     res_xx = solve(X, X, a, a, symmetric=True)
-    res_yy = solve(Y, Y, b, b, symmetric=True)
     field = "value" if kind == "dual" else "transport_cost"
+    yy = ot_yy if ot_yy is not None else getattr(solve(Y, Y, b, b, symmetric=True), field)
     scale = 1.0 if kind == "dual" else 2.0
-    divergence = scale * getattr(res_xy, field) - scale / 2 * (
-        getattr(res_xx, field) + getattr(res_yy, field)
-    )
+    divergence = scale * getattr(res_xy, field) - scale / 2 * (getattr(res_xx, field) + yy)
     if not return_grad:
         return divergence
     return (divergence, res_xy.position_gradient() - res_xx.position_gradient(),
@@ -377,11 +376,13 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
      "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
      "mode": [StrOptions({"auto", "dense", "online", "multiscale"})],
      "tol": [Interval(numbers.Real, 0, None, closed="neither")],
-     "max_iter": [Interval(numbers.Integral, 1, None, closed="left")]},
+     "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+     "ot_yy": [numbers.Real, None]},
     prefer_skip_nested_validation=True,
 )
 def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind="dual",
-                        return_grad=False, n_iter=None, tol=1e-9, max_iter=10_000, mode="auto"):
+                        return_grad=False, n_iter=None, tol=1e-9, max_iter=10_000, mode="auto",
+                        ot_yy=None):
     """Debiased Sinkhorn divergence between two weighted point clouds.
 
     ``kind="dual"``: ``S = OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2`` on entropic
@@ -418,6 +419,11 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         exceed 1 GiB. These modes have no unrolled ``n_iter`` and no
         ``kind="primal"`` gradients (they need the plan). On the GPU the
         gradient is formed a chunk of rows at a time.
+    ot_yy : float or None, default=None
+        ``OT(b, b)``, the value of ``Y`` against itself
+        (``sinkhorn_points(Y, None, b, eps=eps, metric=metric).value``). It does
+        not depend on ``X``: pass it when comparing many ``X`` with one ``Y``, and
+        two problems are solved instead of three. ``kind="dual"`` only.
 
     Returns
     -------
@@ -435,12 +441,19 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     0.0
     >>> round(sinkhorn_divergence(X, X + [0.0, 1.0], eps=0.01), 3)
     1.0
+    >>> from skwass.ot import sinkhorn_points
+    >>> ot_yy = sinkhorn_points(X + 1.0, None, eps=0.01).value
+    >>> round(sinkhorn_divergence(X, X + 1.0, eps=0.01, ot_yy=ot_yy), 3)
+    2.0
     """
     X_in = X
     backend, X, Y, a, b, eps = _check_point_pair(X, Y, a, b, eps)
     _check_grad_metric(metric, return_grad)
     if n_iter is not None and kind != "primal":
         raise ValueError("n_iter (the unrolled loss W_L) requires kind='primal'.")
+    if ot_yy is not None and kind != "dual":
+        raise ValueError("ot_yy is the entropic value OT(b, b) of kind='dual'; "
+                         f"kind={kind!r} uses the transport cost of Y against itself.")
     mode = _resolve_mode(mode, metric, X, Y, backend)
     if mode != "dense":
         if n_iter is not None:
@@ -449,7 +462,7 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
             raise ValueError("kind='primal' gradients need the transport plan (implicit "
                              "differentiation): use mode='dense'.")
         out = _points_divergence(backend, X, Y, a, b, eps, metric, kind, return_grad, tol,
-                                 max_iter, mode)
+                                 max_iter, ot_yy, mode)
         return out if not return_grad else (out[0], _shape_like(out[1], X_in), out[2])
 
     def solve_pair(w1, w2, C):
@@ -464,6 +477,9 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
     adjoint = _dual_adjoint if kind == "dual" else _primal_adjoint
     pairs = {"xy": (X, Y, a, b), "xx": (X, X, a, a), "yy": (Y, Y, b, b)}
     terms = {}
+    if ot_yy is not None:
+        del pairs["yy"]
+        terms["yy"] = (float(ot_yy), None, None)
     for key, (P1, P2, w1, w2) in pairs.items():
         C = costs_of_points(backend, P1, P2, metric)
         need_grad = return_grad and key != "yy"

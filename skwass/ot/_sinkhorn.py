@@ -667,14 +667,14 @@ def sinkhorn(a, b, C, eps, *, tol=1e-9, max_iter=10_000, eps_scaling="auto", ini
 
 
 @validate_params(
-    {**POINT_CLOUD_PARAMS,
+    {**POINT_CLOUD_PARAMS, "Y": ["array-like", None],
      "eps": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
      "metric": METRIC_PARAM,
      "mode": [StrOptions({"auto", "dense", "online", "multiscale"})], **_SOLVER_PARAMS},
     prefer_skip_nested_validation=True,
 )
 def sinkhorn_points(
-    X, Y, a=None, b=None, *, eps, metric="sqeuclidean", mode="auto", tol=1e-9,
+    X, Y=None, a=None, b=None, *, eps, metric="sqeuclidean", mode="auto", tol=1e-9,
     max_iter=10_000, eps_scaling="auto", init=None,
 ):
     """Entropic optimal transport between two weighted point clouds.
@@ -685,9 +685,12 @@ def sinkhorn_points(
         Source points (a 1-D array is one feature). A stack of ``B`` clouds
         makes a batch of ``B`` problems, as a stack of cost matrices does in
         :func:`sinkhorn`. CuPy arrays run on the GPU (see :ref:`gpu_and_batches`).
-    Y : array-like of shape (m, d) or (B, m, d)
+    Y : array-like of shape (m, d) or (B, m, d), or None
         Target points. In a batch, one 2-D cloud (or a 2-D ``X``) is shared by
-        all ``B`` problems.
+        all ``B`` problems. ``None``: ``OT(a, a)``, ``X`` against itself, with
+        symmetric updates (the self terms of :func:`sinkhorn_divergence`, where
+        alternating updates converge far more slowly); then ``f == g``, and
+        ``b``, ``init`` and a batch are refused.
     a, b : array-like or None
         Weights of ``X`` and ``Y``; ``None`` is uniform. For a batch, one
         vector shared by all problems or one row per problem.
@@ -730,7 +733,14 @@ def sinkhorn_points(
     >>> batch = sinkhorn_points(np.stack([X, X + 1, X + 2]), X + 1, eps=0.1)
     >>> batch.transport_cost.round(3), batch.f.shape
     (array([1., 0., 1.]), (3, 2))
+
+    A cloud against itself:
+
+    >>> round(sinkhorn_points(X, None, eps=0.1).transport_cost, 6)
+    4.5e-05
     """
+    if Y is None:
+        return _self_transport(X, a, b, eps, metric, mode, tol, max_iter, init)
     backend = get_backend(X, Y, a, b, eps)
     if np.ndim(X) == 3 or np.ndim(Y) == 3:
         return _solve_points_batch(
@@ -752,6 +762,34 @@ def sinkhorn_points(
         gradient = partial(plan_cost_gradient, X=X, Y=Y, metric=metric)
     return _solve_stack(backend, a, b, C[None], eps, tol, max_iter, eps_scaling, init,
                         batch=False, gradient=gradient)
+
+
+def _self_transport(X, a, b, eps, metric, mode, tol, max_iter, init):
+    """``sinkhorn_points(X, None, a)``: ``OT(a, a)`` by symmetric updates."""
+    for name, value in (("b", b), ("init", init)):
+        if value is not None:
+            raise ValueError(f"{name} must be None when Y is None (X against itself, "
+                             "weights a).")
+    if np.ndim(X) == 3:
+        raise ValueError("Y=None (X against itself) takes one cloud, not a batch.")
+    backend = get_backend(X, a, eps)
+    X, _ = check_points(X, X)
+    a, _, eps, _ = _check_problem(backend, a, None, eps, None, (1,) + 2 * X.shape[:1],
+                                  batch=False)
+    return solve_self(backend, X, a[0], float(eps[0]), metric, tol, max_iter,
+                      _resolve_mode(mode, metric, X, X, backend))
+
+
+def solve_self(backend, X, a, eps, metric, tol, max_iter, mode):
+    """``OT(a, a)`` between the points ``X`` and themselves, symmetric updates, in
+    ``mode`` (resolved)."""
+    if mode == "multiscale":
+        return _solve_multiscale(backend, X, X, a[None], a[None], eps, metric, tol, max_iter,
+                                 "auto", None, symmetric=True)[0]
+    if mode == "online":
+        return _solve_symmetric_points(backend, X, a, eps, metric, tol, max_iter)
+    return _solve_symmetric(backend, a, costs_of_points(backend, X, X, metric), eps, tol,
+                            max_iter)
 
 
 def check_point_batches(X, Y):
