@@ -11,9 +11,15 @@ Six small measurements, each against its own baseline in the same process:
    for small problems on and off, and 15 solves of a 1000 x 1000 problem,
    back to back and interleaved with POT's NumPy-BLAS Sinkhorn;
 5. batches: a grid of eps on one cost matrix in one call against a loop;
-6. the kernels' vectorizable exp against np.exp (time and accuracy).
+6. the kernels' vectorizable exp against np.exp (time and accuracy);
+7. with ``--relaxation``, only: iterations of the solvers' omega controller
+   against a candidate rule with probes (:class:`ProbingRule`) and the best
+   fixed omega, cold and warm (potentials of the problem before a 1% move of
+   ``X``), from a copy of the solver's loop (its count for the solvers' rule is
+   checked against the solver's own).
 
-Run: ``python benchmarks/bench_solver_details.py`` (about a minute).
+Run: ``python benchmarks/bench_solver_details.py`` (about a minute), or
+``--relaxation`` (a few minutes).
 """
 
 import argparse
@@ -24,6 +30,9 @@ import numpy as np
 from _timing import median_time
 
 import skwass._backend._numpy as numpy_backend
+from skwass._kernels import _relaxation
+from skwass._kernels._log_domain import sinkhorn_log_serial
+from skwass._kernels._transforms import ctransform_cols_serial, ctransform_rows_serial
 from skwass.ot import cost_matrix, sinkhorn, sinkhorn_divergence, sinkhorn_loss, sinkhorn_points
 
 
@@ -163,13 +172,145 @@ def exponentials(rng):
           f"(one thread); max error {ulps.max():.0f} ulp")
 
 
+class SolverRule:
+    """The solvers' controller (:mod:`skwass._kernels._relaxation`)."""
+
+    def __init__(self):
+        self.omega, self.cap, self.err_start = 1.0, _relaxation.OMEGA_MAX, -1.0
+
+    def window(self, it, err):
+        self.omega, self.cap, self.err_start = _relaxation.adapt_omega(
+            it, err, self.err_start, self.omega, self.cap)
+
+    def overshoot(self):
+        self.omega, self.cap, self.err_start = _relaxation.restart_relaxation(self.cap)
+
+
+class ProbingRule(SolverRule):
+    """A candidate, not in the solvers: at or above its optimum the relaxed iteration
+    contracts at omega - 1 and Young's relation fed that rate returns omega, so a
+    window whose rate is within 0.1 (2 - omega) of omega - 1 is not trusted; it
+    probes omega down to 1 + 0.9 (omega - 1) instead, and after a probe that informs
+    the next waits 2, 4, 8... windows."""
+
+    def __init__(self):
+        super().__init__()
+        self.wait, self.spacing, self.probing = 0, 2, False
+
+    def window(self, it, err):
+        if it % _relaxation.RATE_WINDOW != 1:
+            return
+        omega, rate = self.omega, 1.0
+        if self.err_start > 0.0:
+            rate = (err / self.err_start) ** (1 / _relaxation.RATE_WINDOW)
+        if 0.0 < rate < 1.0 and omega > 1.0 and rate - (omega - 1.0) < 0.1 * (2.0 - omega):
+            if self.wait > 0:
+                self.wait -= 1
+            else:
+                self.omega, self.probing = 1.0 + 0.9 * (omega - 1.0), True
+            self.err_start = err
+            return
+        super().window(it, err)
+        if self.probing and 0.0 < rate < 1.0:
+            self.probing, self.wait, self.spacing = False, self.spacing, 2 * self.spacing
+
+    def overshoot(self):
+        super().overshoot()
+        self.wait, self.probing = 0, False
+
+
+class FixedOmega:
+    def __init__(self, omega):
+        self.omega = omega
+
+    def window(self, it, err):
+        pass
+
+    def overshoot(self):
+        self.omega = 1.0
+
+
+def relaxed_iterations(C, log_a, log_b, eps, F, G, tol, max_iter, rule):
+    """Iterations of :func:`~skwass._kernels._log_domain.sinkhorn_log_serial`'s loop
+    under ``rule``, from ``(F, G)``."""
+    F, G = F.copy(), G.copy()
+    TG, TF = np.empty(C.shape[0]), np.empty(C.shape[1])
+    err, it = np.inf, 0
+    while it < max_iter:
+        ctransform_rows_serial(C, G, log_b, eps, TG)
+        if _relaxation.check_plain(it, rule.omega, err, tol):
+            ctransform_cols_serial(C, TG, log_a, eps, TF)
+            if _relaxation.side_error(G, TF, log_b, eps) <= tol:
+                return it
+        err = _relaxation.relax_potential(F, TG, log_a, eps, rule.omega)
+        ctransform_cols_serial(C, F, log_a, eps, TF)
+        err += _relaxation.relax_potential(G, TF, log_b, eps, rule.omega)
+        it += 1
+        if not err < np.inf:
+            ctransform_rows_serial(C, G, log_b, eps, F)
+            rule.overshoot()
+            continue
+        if err <= tol:
+            return it
+        rule.window(it, err)
+    return it
+
+
+def relaxation_problems(rng):
+    """``(name, X, Y, eps)``: clouds of the MKE and multiscale benchmarks, small."""
+    L = np.array([[1.0, 0.0], [0.5, 0.8]])
+    two = np.concatenate([rng.normal(size=(300, 2)) * 0.1, rng.normal(size=(300, 2)) * 0.1 + 2])
+    for eps in (0.0025, 0.01):
+        yield "square to parallelogram", rng.random((800, 2)), rng.random((3000, 2)) @ L.T, eps
+    for eps in (0.0025, 0.01):
+        yield "uniform cube", rng.random((1000, 3)), rng.random((1000, 3)), eps
+    for eps in (0.01, 0.05):
+        yield "Gaussians", rng.normal(size=(500, 2)), rng.normal(size=(500, 2)) * 0.5 + 1, eps
+    for eps in (0.01, 0.05):
+        yield "two clusters to one", two, rng.normal(size=(500, 2)), eps
+
+
+def relaxation(rng, tols=(1e-6, 1e-8)):
+    print("7. iterations of the omega controller (dense log-domain solver, cost |x - y|^2 / 2)")
+    print(f"   {'problem':<24} {'eps':>6} {'tol':>5} {'start':>5} {'solver':>9} "
+          f"{'probes':>7} {'best fixed omega':>17}")
+    totals = np.zeros(2)
+    for name, X, Y, eps in relaxation_problems(rng):
+        C = cost_matrix(X, Y) / 2
+        log_a, log_b = np.full(len(X), -np.log(len(X))), np.full(len(Y), -np.log(len(Y)))
+        X_before = 0.99 * X - 0.005
+        F_warm, G_warm = np.zeros(len(X)), np.zeros(len(Y))
+        sinkhorn_log_serial(cost_matrix(X_before, Y) / 2, log_a, log_b, eps, F_warm, G_warm,
+                            1e-10, 50_000)
+        for tol in tols:
+            for start, F, G in (("cold", np.zeros(len(X)), np.zeros(len(Y))),
+                                ("warm", F_warm, G_warm)):
+                counts = [relaxed_iterations(C, log_a, log_b, eps, F, G, tol, 20_000, rule())
+                          for rule in (SolverRule, ProbingRule)]
+                solver = sinkhorn_log_serial(C, log_a, log_b, eps, F.copy(), G.copy(), tol,
+                                             20_000)[0]
+                assert solver == counts[0], (solver, counts[0])
+                best = min((relaxed_iterations(C, log_a, log_b, eps, F, G, tol, 3000,
+                                               FixedOmega(w)), w)
+                           for w in (1.0, 1.3, 1.5, 1.6, 1.7, 1.8, 1.85, 1.9, 1.95))
+                totals += counts
+                print(f"   {name:<24} {eps:>6g} {tol:>5.0e} {start:>5} {counts[0]:>9} "
+                      f"{counts[1]:>7} {best[0]:>10} at {best[1]:<4g}", flush=True)
+    print(f"   {'total':<24} {'':>6} {'':>5} {'':>5} {int(totals[0]):>9} {int(totals[1]):>7}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--online-n", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--relaxation", action="store_true",
+                        help="only part 7: the omega controller against a rule with probes")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
+    if args.relaxation:
+        relaxation(rng)
+        return
     sinkhorn(None, None, cost_matrix(rng.random((20, 2)), rng.random((20, 2))), 0.1)
     iterations(rng, args.n)
     warm_start(rng)
