@@ -69,7 +69,7 @@ from sklearn.model_selection import train_test_split
 
 from skwass.datasets import load_mnist_small
 from skwass.neural_network import MixtureWAE
-from skwass.neural_network._wae import IMQ_SCALES
+from skwass.neural_network._wae import mmd_bandwidths
 from skwass.ot import mmd
 from skwass.plotting import plot_binary_samples, save_figures
 
@@ -145,7 +145,8 @@ for name, X, y, shape in datasets():
         print(f"{method:34s} {reconstruction_error(X_test, X_hat):20.3f}")
 
     n = len(X_test)
-    imq = dict(kernel="imq", bandwidth=IMQ_SCALES, unbiased=True)
+    imq = dict(kernel="imq", bandwidth=mmd_bandwidths(wae.n_components, wae.prior_std),
+               unbiased=True)
     mmd_codes = [mmd(model.sample_codes(X_test, random_state=0)[0],
                      prior_sample(model, n, seed=1), **imq) for model in (wae, single)]
     mmd_floor = mmd(prior_sample(wae, n, seed=1), prior_sample(wae, n, seed=2), **imq)

@@ -35,8 +35,12 @@ from skwass.utils._docstrings import fill_doc
 from skwass.utils._optimizers import AdamOptimizer, NoImprovementStopper
 from skwass.utils._threads import _with_thread_limits
 
-# The bandwidths C of the IMQ kernels C / (C + |z - z'|^2) summed by the MMD:
-# C in {1, 2, 5} x 10^j, j = -2..2 (Gaujac et al., section 2.2).
+# The scales s of the IMQ kernels C / (C + |z - z'|^2) summed by the MMD,
+# s in {1, 2, 5} x 10^j, j = -2..2 (Gaujac et al., section 2.2), each kernel's
+# bandwidth C = 2 dim(z) sigma^2 s relative to the prior's variance sigma^2, as
+# in Tolstikhin et al.'s WAE, which section 2.2 follows ("As in Tolstikhin et
+# al. (2018)"), and in the GM-WAE authors' code: 2 dim(z) sigma^2 is the mean
+# squared distance between two draws of N(0, sigma^2 I).
 IMQ_SCALES = tuple(c * 10.0**j for j in range(-2, 3) for c in (1.0, 2.0, 5.0))
 # Initial standard deviation of the encoder's Gaussians, in units of prior_std.
 _INITIAL_NOISE = 0.01
@@ -70,6 +74,22 @@ def simplex_means(n_clusters, n_components, distance):
     return means * (distance / np.sqrt(2.0))
 
 
+def mmd_bandwidths(n_components, prior_std, kernel="imq"):
+    """Bandwidths of the MixtureWAE's MMD kernels, one per scale of ``IMQ_SCALES``.
+
+    ``C = 2 n_components prior_std^2 s`` for the IMQ kernel ``C / (C + |z - z'|^2)``;
+    for the Gaussian kernel ``exp(-|z - z'|^2 / (2 h^2))``, ``h = sqrt(C)``, so that
+    both kernels fall off over the same squared distances.
+
+    Examples
+    --------
+    >>> mmd_bandwidths(10, 1.0)[[0, -1]].tolist()
+    [0.2, 10000.0]
+    """
+    bandwidths = 2.0 * n_components * prior_std**2 * np.asarray(IMQ_SCALES)
+    return bandwidths if kernel == "imq" else np.sqrt(bandwidths)
+
+
 def _minibatches(n_samples, batch_size):
     """``(start, stop)`` of consecutive minibatches; a last one of a single row,
     which has no U-statistic, joins the one before."""
@@ -92,10 +112,11 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     (softmax), the means ``mu_k(x)`` and log standard deviations of
     ``q(z, k | x)``, the expectation over ``k`` is exact and the one over
     ``z`` reparametrized (one draw per point and component). The MMD is the
-    U-statistic with a sum of inverse-multiquadric kernels over the paper's
-    bandwidths ``IMQ_SCALES``, between the codes of the minibatch and as
-    many prior draws. Each component clusters the data: :meth:`predict`
-    returns ``argmax_k pi_k(x)``.
+    U-statistic with a sum of inverse-multiquadric kernels
+    ``C / (C + |z - z'|^2)`` over the paper's scales ``s`` in ``IMQ_SCALES``,
+    ``C = 2 n_components prior_std^2 s`` (``mmd_bandwidths``), between the
+    codes of the minibatch and as many prior draws. Each component clusters
+    the data: :meth:`predict` returns ``argmax_k pi_k(x)``.
 
     The prior is fixed, as in the paper (section 3.2): the means are
     mutually equidistant, ``4 prior_std`` apart (about 5% overlap between
@@ -143,8 +164,9 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     lam : float, default=500.0
         Weight of the MMD penalty (the paper's ``lambda = 500``).
     kernel : {"imq", "gaussian"}, default="imq"
-        Kernel of the MMD, summed over ``IMQ_SCALES`` (for ``"gaussian"``
-        they are the standard deviations).
+        Kernel of the MMD, summed over the bandwidths of
+        ``mmd_bandwidths`` (for ``"gaussian"`` the standard deviations
+        ``sqrt(C)``).
     encoder : {"gaussian", "deterministic"}, default="gaussian"
         ``"gaussian"``: the paper's ``q(z | k, x) = N(mu_k(x), diag(sigma_k(x)^2))``,
         reparametrized; ``"deterministic"``: ``z = mu_k(x)``, the
@@ -313,6 +335,9 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             return activations, pi, mu, np.zeros_like(mu)
         return activations, pi, mu, np.exp(out[:, K + K * d:]).reshape(-1, K, d)
 
+    def _bandwidths(self):
+        return mmd_bandwidths(self.n_components, self.prior_std, self.kernel)
+
     def _draw_prior(self, rng, n_samples, labels=None):
         if labels is None:
             labels = rng.randint(self.n_clusters, size=n_samples)
@@ -331,7 +356,7 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         sq_error = np.einsum("ikp,ikp->ik", residual, residual)
         prior_sample, _ = self._draw_prior(rng, n)
         mmd2, grad_Z, grad_pi = mixture_mmd(Z, pi, prior_sample, kernel=self.kernel,
-                                              bandwidth=IMQ_SCALES, unbiased=True,
+                                              bandwidth=self._bandwidths(), unbiased=True,
                                               return_grad=True)
         value = float((pi * sq_error).sum() / n + self.lam * mmd2)
         if not np.isfinite(value):
