@@ -25,7 +25,7 @@ import numpy as np
 from _timing import median_time
 
 from skwass.neural_network import MixtureWAE
-from skwass.neural_network._wae import IMQ_SCALES
+from skwass.neural_network._wae import mmd_bandwidths
 from skwass.ot import mixture_mmd, mmd
 from skwass.utils import thread_limits
 
@@ -45,7 +45,7 @@ wae.means_ = wae._prior_means()
 theta = wae._init_theta(rng)
 Z, Y = rng.normal(size=(n, K, d)), rng.normal(size=(n, d))
 weights = rng.dirichlet(np.ones(K), size=n)
-imq = dict(kernel="imq", bandwidth=IMQ_SCALES, return_grad=True)
+imq = dict(kernel="imq", bandwidth=mmd_bandwidths(d, 1.0), return_grad=True)
 
 with thread_limits(args.n_jobs):
     step = median_time(lambda: wae._objective(theta, X, rng, return_grad=True), args.repeat,

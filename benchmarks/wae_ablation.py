@@ -6,6 +6,8 @@
     python benchmarks/wae_ablation.py --data mnist --checkpoints 15 30 --variants prior_std2 lam50
     python benchmarks/wae_ablation.py --data digits --checkpoints 40 \
         --variants baseline deterministic
+    python benchmarks/wae_ablation.py --data mnist --checkpoints 1 5 15 --logit-grads \
+        --variants baseline unscaled_kernel
 
 Each variant is trained epoch by epoch with ``partial_fit`` (the same steps as
 ``fit`` with ``max_iter`` epochs) and a row is printed at each checkpoint
@@ -17,7 +19,17 @@ pixels, per image), the mean over test images of the largest mixture weight
 reconstruction from component ``k``'s mean code ``mu_k(x)`` (0: every
 component reconstructs every image equally well, and the reconstruction term
 gives ``pi`` no reason to prefer one), the number of test images per
-component, and the elapsed time. The first row is KMeans on the pixels. Variants:
+component, and the elapsed time. The first row is KMeans on the pixels.
+
+``--logit-grads`` adds a line under each checkpoint row: over the training
+images, the size of the gradient that the reconstruction term and ``lam * MMD^2``
+each put on the logits of ``pi(x)`` (the L2 norm over the ``n_clusters`` logits,
+averaged over images; "own": the image-specific part, minus the minibatch's
+mean), their ratio, the cosine between the two, and, for each term, the cosine
+between its gradient and that from fresh draws of the encoder noise and the
+prior sample ("redraw": 1 if the direction is the image's, 0 if it is noise).
+
+Variants:
 
 ``baseline``       the example's setting;
 ``prior_std2``     prior_std=2 (means 8 apart; the paper gives only the ratio, 4 sigma);
@@ -40,9 +52,22 @@ component, and the elapsed time. The first row is KMeans on the pixels. Variants
 ``components32_lam50``  the separate networks without pretraining, lam / 10;
 ``prior_start``    the estimator's encoder, started exactly at the prior's moments for every
                    image (``mu_k(x) = mu0_k``, ``sigma_k(x) = prior_std``), the per-image reading
-                   of the paper's pretraining.
+                   of the paper's pretraining;
+``unscaled_kernel``  IMQ bandwidths ``C = s`` for the paper's scales ``s``, as the estimator
+                   had them before commit 933ee83 (now ``C = 2 dim(z) prior_std^2 s``);
+``authors_kernel``  ``C = 160 s``: the GM-WAE authors' code, ``C = 2 dim(z) r^2 s`` with
+                   ``r = |mu0_k|`` for means ``r e_k``, here for means 4 prior_std apart;
+``stratified_prior``  the MMD's prior sample has ``batch_size`` draws of each component (the
+                   authors' code, the expectation over ``k`` exact on the prior's side too)
+                   instead of ``batch_size`` draws of random components;
+``stratified_prior_authors_kernel``  both;
+``no_mmd_into_pi``  not a fix from the paper, a test: the logits of ``pi(x)`` get the
+                   reconstruction term's gradient only (the MMD still moves the codes);
+``mmd_mean_into_pi``  also a test: the logits get the reconstruction term's gradient and the
+                   minibatch mean of the MMD's (which balances the components), not the
+                   image-specific rest of the MMD's.
 
-The last seven are not options of ``MixtureWAE``: they did not help (see
+The last thirteen are not options of ``MixtureWAE``: they did not help (see
 benchmarks/README.md), so they live here, in ``PaperEncoderWAE``, whose
 gradients the script checks against finite differences before it trains.
 
@@ -65,6 +90,8 @@ from sklearn.model_selection import train_test_split
 from skwass.datasets import load_mnist_small
 from skwass.neural_network import MixtureWAE
 from skwass.neural_network._layers import DenseNetwork
+from skwass.neural_network._wae import IMQ_SCALES, _minibatches
+from skwass.ot import mixture_mmd
 from skwass.utils._optimizers import AdamOptimizer
 
 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -89,6 +116,23 @@ class PaperEncoderWAE(MixtureWAE):
     prior's (``mu0_k``, ``prior_std^2``), as the paper's "(mu_k, sigma_k)
     networks are pretrained to match the prior moments".
 
+    ``kernel_base``: None (the estimator's IMQ bandwidths
+    ``C = 2 dim(z) prior_std^2 s`` for the paper's scales ``s``) or the factor
+    ``B`` of ``C = B s``: 1 as the estimator had them before commit 933ee83.
+
+    ``stratified_prior``: the MMD's prior sample has ``n`` draws of each
+    component (``n`` the minibatch size, ``n * n_clusters`` draws, equally
+    weighted), as in the GM-WAE authors' code, instead of ``n`` draws whose
+    components are drawn too (about ``n / n_clusters`` per component, their
+    counts varying from step to step).
+
+    ``mmd_into_pi``: False trains the logits of ``pi(x)`` on the
+    reconstruction term alone (the MMD still depends on ``pi`` and moves the
+    codes): a test of whether the MMD's gradient on ``pi`` holds it uniform;
+    "mean" keeps, of the MMD's gradient on the logits, only its minibatch mean,
+    the part that moves every image's weights alike (the balance between
+    components) and drops the image-specific part.
+
     ``start_at_prior``: the other reading of that sentence, per image: the
     encoder starts at ``mu_k(x) = mu0_k`` and ``sigma_k(x) = prior_std`` for
     every ``x`` (output weights of the Gaussian part 0), where the estimator
@@ -99,6 +143,22 @@ class PaperEncoderWAE(MixtureWAE):
     component_layer_sizes = None
     pretrain_iter = 0
     start_at_prior = False
+    kernel_base = None
+    stratified_prior = False
+    mmd_into_pi = True
+
+    def _draw_prior(self, rng, n_samples, labels=None):
+        if self.stratified_prior and labels is None:
+            # n_samples draws of every component, as the expectation over k is
+            # exact on the encoder's side.
+            labels = np.tile(np.arange(self.n_clusters), n_samples)
+            return super()._draw_prior(rng, labels.size, labels)
+        return super()._draw_prior(rng, n_samples, labels)
+
+    def _bandwidths(self):
+        if self.kernel_base is None:
+            return super()._bandwidths()
+        return self.kernel_base * np.asarray(IMQ_SCALES)
 
     def _hidden_sizes(self):
         hidden = self._layer_sizes(self.hidden_layer_sizes)
@@ -176,7 +236,18 @@ class PaperEncoderWAE(MixtureWAE):
     def _objective(self, theta, X, rng, return_grad=False):
         if not return_grad:
             return super()._objective(theta, X, rng)
+        replay = np.random.RandomState()
+        replay.set_state(rng.get_state())
         value, grad = super()._objective(theta, X, rng, return_grad=True)
+        if self.mmd_into_pi is not True:  # take back (part of) the MMD's share on the logits
+            encoder = self._networks()[0]
+            activations, _, penalty = logit_terms(self, theta, X, replay)
+            out = np.zeros_like(activations[-1])
+            out[:, :self.n_clusters] = penalty
+            if self.mmd_into_pi == "mean":
+                out[:, :self.n_clusters] -= penalty.mean(axis=0)
+            grad[:encoder.n_params] -= encoder.backward(theta[:encoder.n_params], activations,
+                                                        out)
         mask = self._mask()
         grad[:mask.size] *= mask
         return value, grad
@@ -261,12 +332,23 @@ VARIANTS = {
                                     "lam_factor": 0.1},
     "components32_lam50": {"component_layer_sizes": (32, 32), "lam_factor": 0.1},
     "prior_start": {"start_at_prior": True},
+    "unscaled_kernel": {"kernel_base": 1.0},
+    # The GM-WAE authors' code: C = 2 dim(z) r^2 s with r = |mu0_k| for means
+    # r e_k, sqrt(2) r apart; for means 4 prior_std apart, 2 * 10 * 8 = 160.
+    "authors_kernel": {"kernel_base": 160.0},
+    "stratified_prior": {"stratified_prior": True},
+    "stratified_prior_authors_kernel": {"stratified_prior": True, "kernel_base": 160.0},
+    "no_mmd_into_pi": {"mmd_into_pi": False},
+    "mmd_mean_into_pi": {"mmd_into_pi": "mean"},
 }
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--variants", nargs="+", default=["baseline"], choices=list(VARIANTS))
 parser.add_argument("--data", choices=["mnist", "digits"], default="mnist")
 parser.add_argument("--checkpoints", type=int, nargs="+", default=[15, 30])
+parser.add_argument("--logit-grads", action="store_true",
+                    help="at each checkpoint, also print the gradients of the reconstruction "
+                         "term and of lam * MMD on the logits of pi(x) over the training set")
 args = parser.parse_args()
 check_gradients()
 
@@ -287,6 +369,76 @@ def component_errors(wae):
     _, mu, _ = wae._encode_fitted(X_test)
     return np.stack([np.sum((wae.inverse_transform(mu[:, k]) - X_test) ** 2, axis=1)
                      for k in range(wae.n_clusters)], axis=1)
+
+
+def logit_terms(wae, theta, X, rng):
+    """The encoder's activations on the minibatch ``X`` and the gradients of the
+    reconstruction term and of ``lam * MMD^2`` on the logits of ``pi(x)``, with
+    ``_objective``'s draws from ``rng`` (encoder noise, then the prior sample)."""
+    encoder, theta_enc, decoder, theta_dec = wae._split(theta)
+    n, K = X.shape[0], wae.n_clusters
+    activations, pi, mu, std = wae._encode(encoder, theta_enc, X)
+    Z = mu + std * rng.standard_normal(mu.shape)
+    X_hat = decoder.forward(theta_dec, Z.reshape(-1, wae.n_components))[-1]
+    errors = np.sum((X_hat.reshape(n, K, -1) - X[:, None]) ** 2, axis=2)
+    prior, _ = wae._draw_prior(rng, n)
+    grad_pi = mixture_mmd(Z, pi, prior, kernel=wae.kernel, bandwidth=wae._bandwidths(),
+                          unbiased=True, return_grad=True)[2]
+    # d/d logit_k of sum_l pi_l g_l = pi_k (g_k - sum_l pi_l g_l), through the softmax.
+    return activations, *(pi * (g - np.sum(pi * g, axis=1, keepdims=True))
+                          for g in (errors / n, wae.lam * grad_pi))
+
+
+def _cosines(a, b):
+    """Row-wise cosine between two arrays of gradients."""
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def logit_gradients(wae, X, seed=0):
+    """The gradients of the reconstruction term and of ``lam * MMD^2`` on the
+    logits of each image's mixture weights ``pi(x)``, over the minibatches of ``X``.
+
+    One pass in order, each minibatch with the objective's draws (encoder noise,
+    prior sample) from ``RandomState(seed)``. Returns, as means over images: the L2
+    norm (over the ``n_clusters`` logits) of each term's gradient and of its
+    image-specific part (minus the minibatch's mean gradient, which moves every
+    image's weights alike); the cosine between the two terms; and, for each term,
+    the cosine between its gradient and the same gradient from fresh draws
+    (``RandomState(seed + 1)``): near 1 the term's direction is a property of the
+    image, near 0 it is the draws' noise. On the first minibatch the two terms' sum
+    (as trained for ``no_mmd_into_pi`` and ``mmd_mean_into_pi``) is checked against ``_objective``'s
+    gradient on the logits' output biases (their sum over the minibatch).
+    """
+    encoder = wae._networks()[0]
+    K = wae.n_clusters
+
+    def terms(batch, rng):
+        return logit_terms(wae, wae._state, batch, rng)[1:]
+
+    rng, fresh = np.random.RandomState(seed), np.random.RandomState(seed + 1)
+    rows = []
+    for start, stop in _minibatches(X.shape[0], wae.batch_size):
+        batch = X[start:stop]
+        if start == 0:
+            check_rng = np.random.RandomState()
+            check_rng.set_state(rng.get_state())
+            grad = wae._objective(wae._state, batch, check_rng, return_grad=True)[1]
+            bias_grad = encoder.unpack(grad[:encoder.n_params])[1][-1][:K]
+        recon, penalty = terms(batch, rng)
+        recon_again, penalty_again = terms(batch, fresh)
+        if start == 0:
+            trained = {True: recon + penalty, False: recon,
+                       "mean": recon + penalty.mean(axis=0)}[getattr(wae, "mmd_into_pi", True)]
+            gap = np.abs(trained.sum(axis=0) - bias_grad).max()
+            if gap > 1e-8 * np.abs(bias_grad).max():
+                raise AssertionError(f"logit gradients off the objective's by {gap:.1e}")
+        rows.append([np.linalg.norm(recon, axis=1),
+                     np.linalg.norm(recon - recon.mean(axis=0), axis=1),
+                     np.linalg.norm(penalty, axis=1),
+                     np.linalg.norm(penalty - penalty.mean(axis=0), axis=1),
+                     _cosines(recon, penalty), _cosines(recon, recon_again),
+                     _cosines(penalty, penalty_again)])
+    return np.concatenate(rows, axis=1).mean(axis=1)
 
 
 def report(name, clusters, X_hat, seconds, confidence=None, errors=None):
@@ -311,7 +463,9 @@ for name in args.variants:
     options = dict(VARIANTS[name])
     lam = params["lam"] * options.pop("lam_factor", 1.0)
     paper_options = {key: options.pop(key) for key in ("component_layer_sizes", "pretrain_iter",
-                                                       "start_at_prior") if key in options}
+                                                       "start_at_prior", "kernel_base",
+                                                       "stratified_prior", "mmd_into_pi")
+                     if key in options}
     wae = (PaperEncoderWAE if paper_options else MixtureWAE)(**{**params, "lam": lam, **options})
     for key, value in paper_options.items():
         setattr(wae, key, value)
@@ -323,3 +477,11 @@ for name in args.variants:
             proba = wae.predict_proba(X_test)
             report(f"{name}, {epoch}", proba.argmax(axis=1), X_hat, time.perf_counter() - start,
                    proba.max(axis=1).mean(), component_errors(wae))
+            if args.logit_grads:
+                recon, recon_own, penalty, penalty_own, cosine, recon_repeat, penalty_repeat = (
+                    logit_gradients(wae, X_train))
+                print(f"{'  logit gradients':24s} recon {recon:.1e} (own {recon_own:.1e}, "
+                      f"redraw {recon_repeat:.2f})  lam*MMD {penalty:.1e} (own "
+                      f"{penalty_own:.1e}, redraw {penalty_repeat:.2f})  MMD/recon "
+                      f"{penalty / recon:.1f} (own {penalty_own / recon_own:.1f})  "
+                      f"cosine {cosine:+.2f}", flush=True)

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skwass import MixtureWAE
-from skwass.neural_network._wae import IMQ_SCALES, simplex_means
+from skwass.neural_network._wae import IMQ_SCALES, mmd_bandwidths, simplex_means
 
 
 def _small_wae(**kwargs):
@@ -24,6 +24,42 @@ def _small_wae(**kwargs):
 def test_imq_scales_are_the_papers():
     assert len(IMQ_SCALES) == 15
     assert min(IMQ_SCALES) == pytest.approx(0.01) and max(IMQ_SCALES) == pytest.approx(500.0)
+
+
+@pytest.mark.parametrize("kernel", ["imq", "gaussian"])
+def test_objective_penalty_is_the_papers_mixture_mmd(kernel):
+    """lam times the objective's MMD, against a plain double loop over the codes of
+    two points (pairs within one point dropped) with the kernels' bandwidths written
+    out: IMQ C = 2 dim(z) sigma^2 s for the paper's 15 scales s (Gaussian h^2 = C)."""
+    rng = np.random.RandomState(3)
+    X = rng.uniform(size=(5, 4))
+    d, K, n, std = 2, 3, 5, 0.7
+    wae = MixtureWAE(n_components=d, n_clusters=K, hidden_layer_sizes=(6,), prior_std=std,
+                     kernel=kernel)
+    wae.n_features_in_, wae.means_ = 4, wae._prior_means()
+    theta = wae._init_theta(rng) + 0.3 * rng.normal(size=wae._init_theta(rng).size)
+    penalty = (wae.set_params(lam=2.0)._objective(theta, X, np.random.RandomState(7))
+               - wae.set_params(lam=0.0)._objective(theta, X, np.random.RandomState(7)))
+    # The objective's draws, in its order: encoder noise, prior labels, prior noise.
+    draws = np.random.RandomState(7)
+    _, pi, mu, sigma = wae._encode(wae._networks()[0], theta[:wae._networks()[0].n_params], X)
+    Z = mu + sigma * draws.standard_normal(mu.shape)
+    Y = wae.means_[draws.randint(K, size=n)] + std * draws.standard_normal((n, d))
+    C = [2 * d * std**2 * c * 10.0**j for j in (-2, -1, 0, 1, 2) for c in (1, 2, 5)]
+
+    def k(z, y):
+        sq = float(np.sum((z - y) ** 2))
+        if kernel == "imq":
+            return sum(c / (c + sq) for c in C)
+        return sum(np.exp(-sq / (2 * c)) for c in C)
+
+    qq = sum(pi[i, a] * pi[j, b] * k(Z[i, a], Z[j, b])
+             for i in range(n) for j in range(n) if i != j for a in range(K) for b in range(K))
+    pp = sum(k(Y[i], Y[j]) for i in range(n) for j in range(n) if i != j)
+    qp = sum(pi[i, a] * k(Z[i, a], Y[j]) for i in range(n) for a in range(K) for j in range(n))
+    expected = qq / (n * (n - 1)) + pp / (n * (n - 1)) - 2 * qp / n**2
+    assert penalty == pytest.approx(2.0 * expected, rel=1e-10)
+    assert np.allclose(mmd_bandwidths(d, std, kernel) ** (1 if kernel == "imq" else 2), C)
 
 
 def test_simplex_means_are_equidistant():
