@@ -18,7 +18,6 @@ Usage: ``python benchmarks/mke_multiscale_ablation.py [n_data n_model tol ...]``
 (default: 20000 2000 1e-6, 20000 2000 1e-12, 20000 500 1e-6), three seeds each.
 """
 
-import importlib.util
 import pathlib
 import sys
 import warnings
