@@ -184,7 +184,9 @@ def _sample_and_pullback(model, theta, noise, n_features, name):
 def _loss_and_grad(model, theta, noise, Y, loss, name, data_term=None):
     """Loss between the model sample of ``noise`` and ``Y``, and its ``theta`` gradient."""
     X, pullback = _sample_and_pullback(model, theta, noise, Y.shape[1], name)
-    value, grad_X = loss(X, Y, return_grad=True, data_term=data_term)
+    # Minibatch losses (a network's learned cost among them) have no data term.
+    extra = {} if data_term is None else {"data_term": data_term}
+    value, grad_X = loss(X, Y, return_grad=True, **extra)
     return value, pullback(np.reshape(grad_X, X.shape))
 
 
