@@ -454,6 +454,9 @@ def test_divergence_with_the_value_of_y_against_itself_given(rng, mode):
         np.testing.assert_array_equal(ours, reference)
     with pytest.raises(ValueError, match="ot_yy is the entropic value"):
         sinkhorn_divergence(X, Y, eps=0.1, kind="primal", ot_yy=ot_yy)
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="ot_yy"):
+            sinkhorn_divergence(X, Y, eps=0.1, ot_yy=bad)
     for bad, message in (({"b": b}, "b must be None when Y is None"),
                          ({"init": (a, a)}, "init must be None when Y is None")):
         with pytest.raises(ValueError, match=message):

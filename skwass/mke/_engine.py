@@ -26,6 +26,7 @@ Only :mod:`skwass.ot` is called here.
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.optimize import minimize
@@ -181,12 +182,10 @@ def _sample_and_pullback(model, theta, noise, n_features, name):
     return _check_sample(X, n_features, name), pullback
 
 
-def _loss_and_grad(model, theta, noise, Y, loss, name, data_term=None):
+def _loss_and_grad(model, theta, noise, Y, loss, name):
     """Loss between the model sample of ``noise`` and ``Y``, and its ``theta`` gradient."""
     X, pullback = _sample_and_pullback(model, theta, noise, Y.shape[1], name)
-    # Minibatch losses (a network's learned cost among them) have no data term.
-    extra = {} if data_term is None else {"data_term": data_term}
-    value, grad_X = loss(X, Y, return_grad=True, **extra)
+    value, grad_X = loss(X, Y, return_grad=True)
     return value, pullback(np.reshape(grad_X, X.shape))
 
 
@@ -200,16 +199,17 @@ class _Objective:
     """
 
     def __init__(self, model, Y, loss, noise_sets, name):
-        self.model, self.Y, self.loss, self.noise_sets = model, Y, loss, noise_sets
+        # What the loss computes from Y alone is computed once, for every theta.
+        self.loss = partial(loss, data_term=loss.data_term(Y))
+        self.model, self.Y, self.noise_sets = model, Y, noise_sets
         self.name = name
         self.last = (None, np.inf)
-        self.data_term = loss.data_term(Y)
 
     def value(self, theta):
         total = 0.0
         for noise in self.noise_sets:
             X = _check_sample(self.model(theta, noise), self.Y.shape[1], self.name)
-            total += self.loss(X, self.Y, data_term=self.data_term)
+            total += self.loss(X, self.Y)
         total /= len(self.noise_sets)
         self.last = (np.array(theta, copy=True), total)
         return total
@@ -218,7 +218,7 @@ class _Objective:
         total, grad = 0.0, np.zeros_like(theta)
         for noise in self.noise_sets:
             value, grad_theta = _loss_and_grad(self.model, theta, noise, self.Y, self.loss,
-                                               self.name, self.data_term)
+                                               self.name)
             total += value
             grad += grad_theta
         total /= len(self.noise_sets)

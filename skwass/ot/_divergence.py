@@ -377,7 +377,7 @@ def sinkhorn_loss(X, Y, a=None, b=None, *, eps, n_iter=20, metric="sqeuclidean",
      "mode": [StrOptions({"auto", "dense", "online", "multiscale"})],
      "tol": [Interval(numbers.Real, 0, None, closed="neither")],
      "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-     "ot_yy": [numbers.Real, None]},
+     "ot_yy": [Interval(numbers.Real, None, None, closed="neither"), None]},
     prefer_skip_nested_validation=True,
 )
 def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind="dual",

@@ -773,9 +773,9 @@ def _self_transport(X, a, b, eps, metric, mode, tol, max_iter, init):
     if np.ndim(X) == 3:
         raise ValueError("Y=None (X against itself) takes one cloud, not a batch.")
     backend = get_backend(X, a, eps)
-    X, _ = check_points(X, X)
-    a, _, eps, _ = _check_problem(backend, a, None, eps, None, (1,) + 2 * X.shape[:1],
-                                  batch=False)
+    X = check_float_array(X, "X", ndim=2, column=True)
+    n = X.shape[0]
+    a, _, eps, _ = _check_problem(backend, a, None, eps, None, (1, n, n), batch=False)
     return solve_self(backend, X, a[0], float(eps[0]), metric, tol, max_iter,
                       _resolve_mode(mode, metric, X, X, backend))
 
