@@ -55,10 +55,10 @@ starting every image at the prior's moments (collapse onto one component).
 The paper's convolutions and batch normalization, which this package does not
 have, were tried in PyTorch on the same split
 (``benchmarks/wae_torch_architecture.py``): at the paper's step size its
-encoder reaches an accuracy of 0.39 to 0.42 after 15 and 30 epochs (two
+encoder reaches an accuracy of 0.38 to 0.42 after 15 and 30 epochs (three
 seeds), against 0.30 to 0.36 for dense networks trained the same way, still
-below KMeans on the pixels. Untested here, for want of data and compute: the 70,000 MNIST
-images and the authors' budget of up to 300,000 steps.
+below KMeans on the pixels. Untested here, for want of data and compute: the
+70,000 MNIST images and the authors' budget of up to 300,000 steps.
 """
 
 import os

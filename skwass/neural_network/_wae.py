@@ -146,8 +146,8 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
       package has neither layer. Trained in PyTorch on the same split
       (``benchmarks/wae_torch_architecture.py``, Adam 5e-4), the paper's
       encoder (a convolutional network for ``pi``, one (32, 32) network per
-      component, batch normalization) reached 0.39 to 0.42 after 15 and 30
-      epochs (two seeds), these dense networks 0.30 to 0.36. Batch
+      component, batch normalization) reached 0.38 to 0.42 after 15 and 30
+      epochs (three seeds), these dense networks 0.30 to 0.36. Batch
       normalization alone, or the convolutional network for ``pi`` beside a
       shared dense one, put most test images in one component (0.10 to 0.32).
     - Prior sample of the MMD: ``batch_size`` draws of random components;
