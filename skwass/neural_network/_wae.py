@@ -149,7 +149,8 @@ class MixtureWAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
       component, batch normalization) reached 0.38 to 0.42 after 15 and 30
       epochs (three seeds), these dense networks 0.30 to 0.36. Batch
       normalization alone, or the convolutional network for ``pi`` beside a
-      shared dense one, put most test images in one component (0.10 to 0.32).
+      shared dense one, gathered 455 to all 1500 test images in one component
+      (0.10 to 0.32).
     - Prior sample of the MMD: ``batch_size`` draws of random components;
       the GM-WAE authors' code draws each component ``batch_size`` times
       (the paper does not say). That left the accuracy where it was (0.28
