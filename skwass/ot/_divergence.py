@@ -469,7 +469,7 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
         return _solve_stack(backend, w1[None], w2[None], C[None], np.array([eps]), tol,
                             max_iter, "auto", None, batch=False)
 
-    def solve_self(w, C):
+    def solve_symmetric(w, C):
         return _solve_symmetric(backend, w, C, eps, tol, max_iter)
 
     xp = backend.xp
@@ -493,7 +493,7 @@ def sinkhorn_divergence(X, Y, a=None, b=None, *, eps, metric="sqeuclidean", kind
                 P1.shape == P2.shape and bool(xp.array_equal(P1, P2))
                 and np.array_equal(w1, w2)
             )
-            res = solve_self(w1, C) if symmetric else solve_pair(w1, w2, C)
+            res = solve_symmetric(w1, C) if symmetric else solve_pair(w1, w2, C)
             loss = res.value if kind == "dual" else res.transport_cost
             grad_C, grad_w1, grad_w2 = (
                 adjoint(res, C, symmetric) if need_grad else (None,) * 3
