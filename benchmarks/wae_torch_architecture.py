@@ -300,8 +300,7 @@ for variant in args.variants:
     pi_params = list(model.pi_net.parameters()) if model.pi_net is not None else []
     if args.pi_lr is not None and not pi_params:
         parser.error(f"--pi-lr needs a separate pi network; {variant} has none")
-    groups = [{"params": [p for p in model.parameters()
-                          if all(p is not q for q in pi_params)]}]
+    groups = [{"params": [*model.gauss_net.parameters(), *model.decoder.parameters()]}]
     groups += [{"params": pi_params, "lr": args.pi_lr or args.lr}] if pi_params else []
     optimizer = torch.optim.Adam(groups, lr=args.lr, betas=(args.beta1, 0.999))
     X = torch.from_numpy(X_train)
